@@ -1,0 +1,36 @@
+"""Shared fixtures. PostgreSQL tests use CLEARLINE_TEST_PG_URL; when CI sets
+CLEARLINE_REQUIRE_PG=1 an unreachable server fails the run instead of skipping."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+
+PG_URL = os.environ.get(
+    "CLEARLINE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+@pytest.fixture
+def pg_url() -> str:
+    """A fresh, empty PostgreSQL schema for one test, dropped afterwards."""
+    import sqlalchemy as sa
+
+    try:
+        admin = sa.create_engine(PG_URL)
+        with admin.connect() as conn:
+            conn.execute(sa.text("select 1"))
+    except Exception as exc:  # pragma: no cover - depends on the machine
+        if os.environ.get("CLEARLINE_REQUIRE_PG") == "1":
+            pytest.fail(f"PostgreSQL required but unreachable at {PG_URL}: {exc}")
+        pytest.skip(f"PostgreSQL unreachable at {PG_URL}")
+    schema = "t_" + uuid.uuid4().hex[:12]
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'create schema "{schema}"'))
+    sep = "&" if "?" in PG_URL else "?"
+    yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'drop schema "{schema}" cascade'))
+    admin.dispose()
