@@ -1,0 +1,269 @@
+"""The `clearline` command line: thin; parse, call one use case, print.
+
+Every reporting command takes `--json` and then prints exactly one JSON object on
+stdout. Progress goes to stderr. Failures exit non-zero with a one-line reason.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(
+    name="clearline",
+    help="An explainable credit-line risk engine.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True)
+DEFAULT_DB = "sqlite:///clearline.db"
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
+AsOfOpt = Annotated[
+    str | None,
+    typer.Option("--as-of", help="As-of date YYYY-MM-DD (default: the last event's day)."),
+]
+DataOpt = Annotated[
+    str, typer.Option("--data", help="Portfolio folder, or a database URL after ingest.")
+]
+EngineOpt = Annotated[str, typer.Option("--engine", help="local (spark: not yet).")]
+
+
+def fail(message: str, code: int = 2) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def one_line(exc: BaseException) -> str:
+    lines = [ln for ln in str(exc).splitlines() if ln.strip()] or [type(exc).__name__]
+    more = f" (+{len(lines) - 1} more lines)" if len(lines) > 1 else ""
+    return lines[0] + more
+
+
+def guarded(fn: F) -> F:
+    """Turn expected failures (bad input, missing files) into one line and exit 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except (ValueError, FileNotFoundError, NotADirectoryError, KeyError, OSError) as exc:
+            fail(one_line(exc))
+        except Exception as exc:  # noqa: BLE001 - the one place that must not leak a trace
+            fail(f"unexpected {type(exc).__name__}: {one_line(exc)}", code=1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def emit(payload: dict[str, Any], as_json: bool, human: Callable[[], None]) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(payload, ensure_ascii=False, default=str) + "\n")
+    else:
+        human()
+
+
+def parse_date(value: str | None, what: str = "--as-of") -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{what} must be a date YYYY-MM-DD, got {value!r}") from None
+
+
+def show(payload: dict[str, Any]) -> None:
+    for key, value in payload.items():
+        err.print(f"[bold]{key}[/]: {value}", highlight=False)
+
+
+@app.command()
+@guarded
+def simulate(
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the portfolio into.")],
+    borrowers: Annotated[int, typer.Option("--borrowers", min=1)] = 20_000,
+    months: Annotated[int, typer.Option("--months", min=1, max=120)] = 24,
+    seed: Annotated[int, typer.Option("--seed")] = 7,
+    fmt: Annotated[str, typer.Option("--format", help="parquet or csv")] = "parquet",
+    shares: Annotated[
+        str | None,
+        typer.Option(
+            "--shares", help="Behaviour type shares, e.g. steady=0.7,innocent=0.12,misuser=0.03"
+        ),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace a non-empty folder.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Write a synthetic portfolio (and its ground truth, truth.csv) in the contract format."""
+    from clearline.services.simulate import parse_shares, simulate_to_folder
+
+    counts = simulate_to_folder(
+        out,
+        borrowers=borrowers,
+        months=months,
+        seed=seed,
+        fmt=fmt,
+        shares=parse_shares(shares),
+        force=force,
+        progress=err,
+    )
+    emit(counts, as_json, lambda: show({**counts, "written to": str(out)}))
+
+
+@app.command()
+@guarded
+def ingest(
+    data: Annotated[str, typer.Argument(help="Portfolio folder (CSV or Parquet tables).")],
+    db: Annotated[str, typer.Option("--db", help="Database URL.")] = DEFAULT_DB,
+    as_json: JsonOpt = False,
+) -> None:
+    """Validate a portfolio folder and load it into the database, all or nothing."""
+    from clearline.store.db import ingest as ingest_portfolio
+    from clearline.store.db import upgrade
+    from clearline.store.files import read_portfolio
+
+    path = Path(data)
+    with err.status(f"validating {path}"):
+        portfolio = read_portfolio(path, today=datetime.now(UTC).date())
+    with err.status(f"loading into {db}"):
+        upgrade(db)
+        added = ingest_portfolio(portfolio, db, source=str(path))
+    emit(added, as_json, lambda: show({**added, "database": db}))
+
+
+@app.command()
+@guarded
+def train(
+    data: DataOpt,
+    out: Annotated[Path, typer.Option("--out", help="Model folder to write.")],
+    as_of: AsOfOpt = None,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Train and validate the scorecard; write a versioned artefact and its report."""
+    from clearline.services.data import default_as_of, load_data
+    from clearline.services.train import summary
+    from clearline.services.train import train as train_model
+    from clearline.report.model import write_model_report
+
+    with err.status("loading portfolio"):
+        portfolio = load_data(data)
+    day = parse_date(as_of) or default_as_of(portfolio)
+    with err.status("training"):
+        result = train_model(portfolio, day, out, created_at=datetime.now(UTC), seed=seed)
+        write_model_report(result, out / "report.html")
+    payload = summary(result)
+    emit(payload, as_json, lambda: show({**payload, "model": str(out / "model.json")}))
+
+
+def _prepare(data: str, as_of: str | None, model: Path, engine: str):  # noqa: ANN202
+    from clearline.core.features import build_features
+    from clearline.core.scoring.artefact import load_model
+    from clearline.services.data import default_as_of, load_data
+    from clearline.services.review import check_engine
+
+    check_engine(engine)
+    scorecard, artefact = load_model(model)
+    with err.status("loading portfolio"):
+        portfolio = load_data(data)
+    day = parse_date(as_of) or default_as_of(portfolio)
+    with err.status("building features"):
+        features = build_features(portfolio, day)
+    return portfolio, day, scorecard, artefact, features
+
+
+@app.command()
+@guarded
+def review(
+    data: DataOpt,
+    model: Annotated[Path, typer.Option("--model", help="Model folder from `train`.")],
+    policy: Annotated[Path, typer.Option("--policy", help="Policy YAML.")],
+    out: Annotated[Path, typer.Option("--out", help="Decision file (.parquet or .csv).")],
+    as_of: AsOfOpt = None,
+    engine: EngineOpt = "local",
+    as_json: JsonOpt = False,
+) -> None:
+    """Decide every account: keep, increase, decrease, freeze or close, with reasons."""
+    from clearline.core.decide import summarize_review
+    from clearline.core.policy import load_policy
+    from clearline.services.review import review_decisions, write_table
+
+    pol = load_policy(policy)
+    portfolio, day, scorecard, artefact, features = _prepare(data, as_of, model, engine)
+    with err.status("deciding"):
+        decisions = review_decisions(
+            portfolio, day, scorecard, artefact["model_version"], pol, features=features
+        )
+        write_table(decisions, out)
+    payload = summarize_review(decisions)
+    emit(payload, as_json, lambda: show({**payload, "decisions": str(out)}))
+
+
+@app.command()
+@guarded
+def whatif(
+    data: DataOpt,
+    model: Annotated[Path, typer.Option("--model", help="Model folder from `train`.")],
+    baseline: Annotated[Path, typer.Option("--baseline", help="Current policy YAML.")],
+    candidate: Annotated[Path, typer.Option("--candidate", help="Proposed policy YAML.")],
+    out: Annotated[Path, typer.Option("--out", help="What-if file (.parquet or .csv).")],
+    as_of: AsOfOpt = None,
+    engine: EngineOpt = "local",
+    as_json: JsonOpt = False,
+) -> None:
+    """Compare two policies account by account before anything is applied."""
+    from clearline.core.policy import load_policy
+    from clearline.core.whatif import whatif as compare
+    from clearline.services.review import review_decisions, write_table
+
+    base_pol, cand_pol = load_policy(baseline), load_policy(candidate)
+    portfolio, day, scorecard, artefact, features = _prepare(data, as_of, model, engine)
+    version = artefact["model_version"]
+    with err.status("deciding under both policies"):
+        before = review_decisions(portfolio, day, scorecard, version, base_pol, features=features)
+        after = review_decisions(portfolio, day, scorecard, version, cand_pol, features=features)
+        diff, payload = compare(before, after)
+        write_table(diff, out)
+    emit(payload, as_json, lambda: show({**payload, "what-if": str(out)}))
+
+
+@app.command()
+@guarded
+def demo(
+    borrowers: Annotated[int, typer.Option("--borrowers", min=100)] = 20_000,
+    months: Annotated[int, typer.Option("--months", min=15, max=120)] = 24,
+    seed: Annotated[int, typer.Option("--seed")] = 7,
+    db: Annotated[str, typer.Option("--db", help="Database URL (replaced if SQLite).")] = (
+        DEFAULT_DB
+    ),
+    as_json: JsonOpt = False,
+) -> None:
+    """The main job: simulate, load, train, review, what-if, and write an HTML report."""
+    from clearline.services.demo import run_demo
+
+    payload = run_demo(
+        Path.cwd(),
+        borrowers=borrowers,
+        months=months,
+        seed=seed,
+        db=db,
+        now=datetime.now(UTC),
+        progress=err,
+    )
+    emit(payload, as_json, lambda: show(payload))
+
+
+def main() -> None:  # pragma: no cover - console entry
+    app()

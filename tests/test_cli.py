@@ -1,0 +1,191 @@
+"""The command line as a user drives it: contract keys, bad input, other generators."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+import sqlalchemy as sa
+from typer.testing import CliRunner
+
+from clearline.cli import app
+from tests.fixtures.other_generator import generate
+
+ROOT = Path(__file__).resolve().parents[1]
+BASELINE = str(ROOT / "policies" / "baseline.yaml")
+TIGHTENED = str(ROOT / "policies" / "tightened.yaml")
+runner = CliRunner()
+
+
+def run(*args: str) -> tuple[int, dict | None, str]:
+    result = runner.invoke(app, list(args))
+    payload = None
+    if result.exit_code == 0 and "--json" in args:
+        payload = json.loads(result.stdout)  # the whole of stdout is one JSON object
+    return result.exit_code, payload, result.stderr
+
+
+@pytest.fixture(scope="module")
+def sim_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("sim") / "portfolio"
+    code, payload, err = run(
+        "simulate", "--out", str(out), "--borrowers", "3000", "--months", "24",
+        "--seed", "3", "--json",
+    )
+    assert code == 0, err
+    assert set(payload) >= {"borrowers", "accounts", "events"}
+    assert payload["borrowers"] == 3000
+    return out
+
+
+@pytest.fixture(scope="module")
+def model_dir(sim_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("model")
+    code, payload, err = run("train", "--data", str(sim_dir), "--out", str(out), "--json")
+    assert code == 0, err
+    assert set(payload) >= {"model_version", "auc", "ks", "n_train", "n_test"}
+    assert 0.5 < payload["auc"] <= 1.0
+    assert (out / "model.json").is_file() and (out / "report.html").is_file()
+    return out
+
+
+@pytest.fixture(scope="module")
+def other_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return generate(tmp_path_factory.mktemp("other") / "portfolio")
+
+
+def counts(url: str) -> dict[str, int]:
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        got = {
+            t: conn.execute(sa.text(f"select count(*) from {t}")).scalar_one()
+            for t in ("borrowers", "accounts", "events")
+        }
+    engine.dispose()
+    return got
+
+
+def test_simulate_writes_the_truth_file_beside_the_tables(sim_dir: Path) -> None:
+    truth = pl.read_csv(sim_dir / "truth.csv")
+    assert truth.columns[:4] == ["borrower_id", "type", "hidden_risk", "defaulted"]
+    assert truth.height == 3000
+
+
+def test_a_portfolio_from_another_generator_loads_reviews_and_compares_cleanly(
+    other_dir: Path, model_dir: Path, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'other.db'}"
+    code, loaded, err = run("ingest", str(other_dir), "--db", url, "--json")
+    assert code == 0, err
+    assert loaded["borrowers"] == 300 and loaded["events"] > 1000
+
+    code, again, err = run("ingest", str(other_dir), "--db", url, "--json")
+    assert code == 0, err
+    assert again["events"] == 0, "re-loading the same events must add nothing"
+
+    for data in (url, str(other_dir)):
+        out = tmp_path / "review.csv"
+        code, review, err = run(
+            "review", "--data", data, "--model", str(model_dir), "--policy", BASELINE,
+            "--out", str(out), "--as-of", "2024-11-30", "--json",
+        )
+        assert code == 0, err
+        decisions = pl.read_csv(out)
+        assert decisions.height == review["accounts"] == 300
+        assert set(decisions.get_column("action").unique()) <= {
+            "keep", "increase", "decrease", "freeze", "close"
+        }
+        assert sum(review["actions"].values()) == 300
+
+    out = tmp_path / "whatif.parquet"
+    code, summary, err = run(
+        "whatif", "--data", url, "--model", str(model_dir), "--baseline", BASELINE,
+        "--candidate", TIGHTENED, "--out", str(out), "--as-of", "2024-11-30", "--json",
+    )
+    assert code == 0, err
+    diff = pl.read_parquet(out)
+    innocent = diff.filter(
+        pl.col("changed")
+        & pl.col("action_candidate").is_in(["decrease", "freeze", "close"])
+        & pl.col("good_standing")
+    ).height
+    assert summary["adverse_good_standing"] == innocent
+    assert summary["changed"] == diff.get_column("changed").sum()
+
+
+def test_a_malformed_copy_is_refused_and_leaves_the_database_unchanged(
+    other_dir: Path, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    assert run("ingest", str(other_dir), "--db", url)[0] == 0
+    before = counts(url)
+
+    bad = tmp_path / "bad"
+    shutil.copytree(other_dir, bad)
+    events = pl.read_csv(bad / "events.csv", infer_schema=False)
+    events = events.with_columns(event_id=pl.col("event_id") + "-new")  # all would be new
+    events = events.with_columns(
+        amount=pl.when(pl.int_range(pl.len()) == 41).then(pl.lit("-5")).otherwise("amount")
+    )
+    events.write_csv(bad / "events.csv")
+
+    code, _, err = run("ingest", str(bad), "--db", url, "--json")
+    assert code != 0
+    assert "events.csv" in err and "amount" in err and "42" in err
+    assert counts(url) == before
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["ingest", "/nonexistent/folder"], "nonexistent"),
+        (["train", "--data", "/nonexistent", "--out", "/tmp/x"], "nonexistent"),
+        (["simulate", "--out", "{tmp}", "--borrowers", "0"], "borrowers"),
+        (["review", "--data", "{sim}", "--model", "{model}", "--policy", "/no/policy.yaml",
+          "--out", "{tmp}/d.csv"], "policy.yaml"),
+        (["review", "--data", "{sim}", "--model", "{model}", "--policy", BASELINE,
+          "--out", "{tmp}/d.txt"], ".parquet or .csv"),
+        (["review", "--data", "{sim}", "--model", "{model}", "--policy", BASELINE,
+          "--out", "{tmp}/d.csv", "--as-of", "31/12/2025"], "YYYY-MM-DD"),
+        (["review", "--data", "{sim}", "--model", "{model}", "--policy", BASELINE,
+          "--out", "{tmp}/d.csv", "--engine", "spark"], "spark"),
+        (["whatif", "--data", "{sim}", "--model", "/no/model", "--baseline", BASELINE,
+          "--candidate", TIGHTENED, "--out", "{tmp}/w.csv"], "model"),
+    ],
+)
+def test_bad_input_exits_non_zero_with_a_reason_and_writes_nothing(
+    args: list[str], fragment: str, sim_dir: Path, model_dir: Path, tmp_path: Path
+) -> None:
+    filled = [
+        a.format(tmp=tmp_path / "out", sim=sim_dir, model=model_dir) for a in args
+    ]
+    result = runner.invoke(app, filled)
+    assert result.exit_code != 0
+    assert fragment in (result.stderr + result.stdout)
+    assert "Traceback" not in result.stderr
+    written = list((tmp_path / "out").glob("*")) if (tmp_path / "out").exists() else []
+    assert written == []
+
+
+def test_simulate_refuses_a_non_empty_folder_without_force(sim_dir: Path) -> None:
+    code, _, err = run("simulate", "--out", str(sim_dir), "--borrowers", "10")
+    assert code != 0 and "not empty" in err
+
+
+def test_demo_prints_the_contract_keys_and_writes_the_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, payload, err = run("demo", "--borrowers", "2000", "--json")
+    assert code == 0, err
+    assert set(payload) >= {"report", "accounts", "auc", "adverse", "adverse_good_standing"}
+    report = Path(payload["report"])
+    assert report.is_file() and "innocent harm" in report.read_text(encoding="utf-8")
+    assert (tmp_path / "clearline.db").is_file()
+    diff = pl.read_parquet(tmp_path / "clearline-demo" / "whatif.parquet")
+    assert payload["adverse_good_standing"] == diff.filter(
+        pl.col("adverse_change") & pl.col("good_standing")
+    ).height
