@@ -1,0 +1,241 @@
+"""Binning of one feature: fit on a column, look up bin indices, serialise to JSON.
+
+Numeric features: quantile pre-bins (``np.quantile`` + ``np.searchsorted``, event counts by
+``np.bincount``), then pool-adjacent-violators for a monotonic event rate and merging of
+neighbours for a minimum bin share and a maximum bin count. Categorical features:
+categories below the minimum share are pooled, the rest ordered by event rate and merged
+the same way. Missing values always get a bin of their own.
+
+Bin layout of ``counts``/``events``/``woe`` for a feature with ``k`` regular bins:
+``0 .. k-1`` regular, ``k`` missing, and for categorical features ``k + 1`` for
+categories never seen in training (always empty, so neutral: WoE 0).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from clearline.core.scoring.merging import enforce_size, pav, woe_iv
+
+Kind = Literal["numeric", "categorical"]
+Trend = Literal["auto", "ascending", "descending", "none"]
+
+
+@dataclass
+class FeatureBinning:
+    """The fitted bins of one feature (see the module docstring for the layout)."""
+
+    name: str
+    kind: Kind
+    edges: np.ndarray  # numeric: k - 1 inner edges; bin i is [edges[i-1], edges[i])
+    groups: list[list[str]]  # categorical: the categories of each regular bin
+    counts: np.ndarray
+    events: np.ndarray
+    trend: str  # "ascending" / "descending" event rate, "none", or "by_rate"
+    woe: np.ndarray = field(init=False)
+    iv_bins: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.edges = np.asarray(self.edges, dtype=np.float64)
+        self.counts = np.asarray(self.counts, dtype=np.int64)
+        self.events = np.asarray(self.events, dtype=np.int64)
+        self.woe, self.iv_bins = woe_iv(self.events, self.counts)
+        if self.kind == "categorical":
+            cats = [c for g in self.groups for c in g]
+            self._lookup = pd.Index(cats, dtype=object)
+            self._cat_bin = np.repeat(
+                np.arange(len(self.groups)), [len(g) for g in self.groups]
+            ).astype(np.int64)
+
+    @property
+    def n_regular(self) -> int:
+        """Number of regular (non-missing, non-unseen) bins."""
+        return len(self.groups) if self.kind == "categorical" else len(self.edges) + 1
+
+    @property
+    def iv(self) -> float:
+        """Information value of the feature (sum over its bins)."""
+        return float(self.iv_bins.sum())
+
+    def index_numeric(self, x: np.ndarray) -> np.ndarray:
+        """Bin index of each value of a float column (NaN goes to the missing bin)."""
+        idx = np.searchsorted(self.edges, x, side="right")
+        idx[np.isnan(x)] = self.n_regular
+        return idx
+
+    def index_codes(self, codes: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        """Bin index of category codes (see ``Table.categories``); -1 codes are missing,
+        labels never seen in training go to the (neutral) unseen bin."""
+        pos = self._lookup.get_indexer(labels.astype(object))
+        k = self.n_regular
+        label_bin = np.where(pos >= 0, self._cat_bin[np.maximum(pos, 0)], k + 1)
+        return np.where(codes >= 0, np.append(label_bin, k)[codes], k)
+
+    def labels(self) -> list[str]:
+        """Human-readable label of every bin, in layout order."""
+        if self.kind == "categorical":
+            regular = [", ".join(g) for g in self.groups]
+            return [*regular, "(missing)", "(unseen)"]
+        bounds = [-np.inf, *self.edges.tolist(), np.inf]
+        regular = [
+            f"[{_fmt(lo)}, {_fmt(hi)})" for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)
+        ]
+        return [*regular, "(missing)"]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe representation (WoE and IV are recomputed on load, exactly)."""
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "edges": self.edges.tolist(),
+            "groups": [list(g) for g in self.groups],
+            "counts": self.counts.tolist(),
+            "events": self.events.tolist(),
+            "trend": self.trend,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> FeatureBinning:
+        """Inverse of :meth:`to_dict`."""
+        return cls(
+            name=d["name"],
+            kind=d["kind"],
+            edges=np.asarray(d["edges"], dtype=np.float64),
+            groups=[list(g) for g in d["groups"]],
+            counts=np.asarray(d["counts"], dtype=np.int64),
+            events=np.asarray(d["events"], dtype=np.int64),
+            trend=d["trend"],
+        )
+
+
+def _fmt(v: float) -> str:
+    return "-inf" if v == -np.inf else "inf" if v == np.inf else f"{v:.6g}"
+
+
+def fit_numeric(
+    name: str,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    n_prebins: int,
+    max_bins: int,
+    min_share: float,
+    monotonic: Trend,
+) -> tuple[FeatureBinning, np.ndarray]:
+    """Fit monotonic bins to a float column ``x`` (NaN = missing) against 0/1 ``y``.
+
+    With ``monotonic="auto"`` both trends are fitted and the one with the higher IV kept.
+    Returns the binning and the bin index of every training row.
+    """
+    missing = np.isnan(x)
+    finite = x[np.isfinite(x)]
+    if finite.size:
+        # inverted_cdf: every edge is an observed value, so no pre-bin is empty.
+        qs = np.quantile(finite, np.linspace(0.0, 1.0, n_prebins + 1)[1:-1], method="inverted_cdf")
+        # An edge at the minimum would leave an empty first bin.
+        pre_edges = np.unique(qs[qs > finite.min()])
+    else:
+        pre_edges = np.empty(0)
+    pre_idx = np.searchsorted(pre_edges, x[~missing], side="right")
+    m = len(pre_edges) + 1
+    n = np.bincount(pre_idx, minlength=m)
+    e = np.bincount(pre_idx, weights=y[~missing], minlength=m).round().astype(np.int64)
+    miss_n, miss_e = int(missing.sum()), int(y[missing].sum())
+
+    trends: list[str] = ["ascending", "descending"] if monotonic == "auto" else [monotonic]
+    best: tuple[FeatureBinning, np.ndarray] | None = None
+    for trend in trends:
+        if trend == "none":
+            starts = np.arange(m)
+        else:
+            starts = pav(e, n, ascending=trend == "ascending")
+        starts = enforce_size(
+            e,
+            n,
+            starts,
+            min_count=min_share * len(x),
+            max_bins=max_bins,
+            total_e=float(y.sum()),
+            total_n=float(len(y)),
+        )
+        cand = FeatureBinning(
+            name=name,
+            kind="numeric",
+            edges=pre_edges[starts[1:] - 1],
+            groups=[],
+            counts=np.append(np.add.reduceat(n, starts), miss_n),
+            events=np.append(np.add.reduceat(e, starts), miss_e),
+            trend=trend if len(starts) > 1 else "none",
+        )
+        if best is None or cand.iv > best[0].iv + 1e-12:
+            best = (cand, starts)
+    assert best is not None
+    binning, starts = best
+    idx = np.full(len(x), binning.n_regular, dtype=np.int64)
+    idx[~missing] = np.searchsorted(starts, pre_idx, side="right") - 1
+    return binning, idx
+
+
+def fit_categorical(
+    name: str,
+    codes: np.ndarray,
+    labels: np.ndarray,
+    y: np.ndarray,
+    *,
+    max_bins: int,
+    min_share: float,
+) -> tuple[FeatureBinning, np.ndarray]:
+    """Group the categories of a string column by event rate.
+
+    Categories below ``min_share`` are pooled into one group first (so a handful of
+    rows cannot claim an extreme weight of evidence); the groups are then ordered by
+    event rate and neighbours merged until every bin has the minimum share and there
+    are at most ``max_bins`` bins. ``codes``/``labels`` as from ``Table.categories``.
+    Returns the binning and the bin index of every training row.
+    """
+    missing = codes < 0
+    cats = labels
+    n = np.bincount(codes[~missing], minlength=len(cats))
+    e = np.bincount(codes[~missing], weights=y[~missing], minlength=len(cats))
+    e = e.round().astype(np.int64)
+    rare = n < min_share * len(codes)
+    units: list[list[str]] = [[str(c)] for c in cats[~rare]]
+    un, ue = n[~rare], e[~rare]
+    if rare.any():
+        units.append([str(c) for c in cats[rare]])
+        un, ue = np.append(un, n[rare].sum()), np.append(ue, e[rare].sum())
+    rate = ue / np.maximum(un, 1)
+    order = np.lexsort((np.arange(len(un)), rate))  # stable by rate
+    units = [units[i] for i in order]
+    un, ue = un[order], ue[order]
+    starts = np.arange(len(un)) if len(un) else np.zeros(0, dtype=np.int64)
+    if len(un) > 1:
+        starts = enforce_size(
+            ue,
+            un,
+            starts,
+            min_count=min_share * len(codes),
+            max_bins=max_bins,
+            total_e=float(y.sum()),
+            total_n=float(len(y)),
+        )
+    ends = [*starts[1:].tolist(), len(un)]
+    groups = [
+        sorted(c for u in units[s:t] for c in u) for s, t in zip(starts.tolist(), ends, strict=True)
+    ]
+    counts = np.add.reduceat(un, starts) if len(un) else np.zeros(0, dtype=np.int64)
+    events = np.add.reduceat(ue, starts) if len(un) else np.zeros(0, dtype=np.int64)
+    binning = FeatureBinning(
+        name=name,
+        kind="categorical",
+        edges=np.empty(0),
+        groups=groups,
+        counts=np.append(counts, [int(missing.sum()), 0]),
+        events=np.append(events, [int(y[missing].sum()), 0]),
+        trend="by_rate",
+    )
+    return binning, binning.index_codes(codes, labels)

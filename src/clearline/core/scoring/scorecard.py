@@ -1,0 +1,314 @@
+"""The points scorecard: monotonic WoE binning + logistic regression + points scaling.
+
+``score = offset + factor * ln(odds of good)`` with ``factor = pdo / ln 2`` and
+``offset = base_score - factor * ln(base_odds)``. Every (feature, bin) carries points so
+that a row's score is the sum of the points of its bins; the intercept is spread evenly
+over the features. The predicted event probability (PD) is a function of the score
+alone, so more points always means a lower PD.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import DataConversionWarning
+from sklearn.utils.validation import check_is_fitted
+
+from clearline.core.scoring import serialise
+from clearline.core.scoring.binning import FeatureBinning, fit_categorical, fit_numeric
+from clearline.core.scoring.frame import Table
+from clearline.core.scoring.points import points_table, rank_lost
+from clearline.core.scoring.selection import fit_signed_lr, select_features
+
+
+class Scorecard(ClassifierMixin, BaseEstimator):
+    """Explainable credit scorecard (scikit-learn classifier; ``classes_[1]`` = event/bad).
+
+    Parameters
+    ----------
+    max_bins : int
+        Maximum regular bins per feature (the missing bin comes on top).
+    min_bin_share : float
+        Minimum share of the training rows in every regular bin.
+    n_prebins : int
+        Quantile pre-bins of numeric features before merging.
+    monotonic : {"auto", "ascending", "descending", "none"}
+        Trend of the event rate over a numeric feature; "auto" keeps the higher-IV one.
+    iv_min, max_corr, max_features : feature selection (see ``selection.py``).
+    C : float
+        Inverse L2 strength of the logistic regression on WoE.
+    base_score, base_odds, pdo : points scaling: ``base_score`` points at good:bad odds
+        ``base_odds``, and the odds double every ``pdo`` points.
+    categorical : list of str, optional
+        Columns to treat as categorical even if numeric (bool/string ones always are).
+    random_state : int, optional
+        Passed to the regression (the fit is otherwise deterministic).
+    """
+
+    def __init__(
+        self,
+        max_bins: int = 10,
+        min_bin_share: float = 0.03,
+        n_prebins: int = 20,
+        monotonic: str = "auto",
+        iv_min: float = 0.02,
+        max_corr: float = 0.8,
+        C: float = 1.0,
+        base_score: float = 600.0,
+        base_odds: float = 50.0,
+        pdo: float = 20.0,
+        max_features: int | None = None,
+        categorical: list[str] | None = None,
+        random_state: int | None = None,
+    ) -> None:
+        self.max_bins = max_bins
+        self.min_bin_share = min_bin_share
+        self.n_prebins = n_prebins
+        self.monotonic = monotonic
+        self.iv_min = iv_min
+        self.max_corr = max_corr
+        self.C = C
+        self.base_score = base_score
+        self.base_odds = base_odds
+        self.pdo = pdo
+        self.max_features = max_features
+        self.categorical = categorical
+        self.random_state = random_state
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.string = True
+        tags.input_tags.categorical = True
+        tags.classifier_tags.multi_class = False
+        return tags
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, X: Any, y: Any) -> Scorecard:
+        """Bin every column, select features, fit the regression and the points."""
+        self._check_params()
+        table = Table(X)
+        if table.n_rows == 0:
+            raise ValueError("X has no rows: cannot fit a scorecard on empty data")
+        if not table.names:
+            raise ValueError(
+                f"X has 0 feature(s) (shape=({table.n_rows}, 0)) while a minimum of 1 is "
+                "required: cannot fit a scorecard without features"
+            )
+        yb = self._encode_y(y, table.n_rows)
+        forced = set(self.categorical or ())
+        unknown = sorted(forced - set(table.names))
+        if unknown:
+            raise ValueError(f"categorical names columns not in X: {unknown}")
+        binnings: list[FeatureBinning] = []
+        woe = np.empty((table.n_rows, len(table.names)))
+        for j, name in enumerate(table.names):
+            if name in forced or not table.is_numeric(name):
+                codes, labels = table.categories(name)
+                b, idx = fit_categorical(
+                    name, codes, labels, yb, max_bins=self.max_bins, min_share=self.min_bin_share
+                )
+            else:
+                b, idx = fit_numeric(
+                    name,
+                    table.numeric(name),
+                    yb,
+                    n_prebins=self.n_prebins,
+                    max_bins=self.max_bins,
+                    min_share=self.min_bin_share,
+                    monotonic=self.monotonic,  # type: ignore[arg-type]
+                )
+            binnings.append(b)
+            woe[:, j] = b.woe[idx]
+        names = [b.name for b in binnings]
+        ivs = np.array([b.iv for b in binnings])
+        kept, reasons = select_features(
+            names,
+            ivs,
+            woe,
+            iv_min=self.iv_min,
+            max_corr=self.max_corr,
+            max_features=self.max_features,
+        )
+        cols, coef, intercept = fit_signed_lr(
+            woe, yb, kept, names, reasons, C=self.C, random_state=self.random_state
+        )
+        self.n_features_in_ = len(names)
+        if table.has_names:
+            self.feature_names_in_ = np.asarray(names, dtype=object)
+        self.column_names_ = names
+        self.binnings_ = {b.name: b for b in binnings}
+        self.iv_ = dict(zip(names, ivs.tolist(), strict=True))
+        self.selection_ = reasons
+        self.features_ = [names[j] for j in cols]
+        self.coef_ = coef
+        self.intercept_ = intercept
+        self._set_points()
+        return self
+
+    def _check_params(self) -> None:
+        if not (isinstance(self.max_bins, int | np.integer) and self.max_bins >= 1):
+            raise ValueError(f"max_bins must be an integer >= 1, got {self.max_bins!r}")
+        if not (isinstance(self.n_prebins, int | np.integer) and self.n_prebins >= 1):
+            raise ValueError(f"n_prebins must be an integer >= 1, got {self.n_prebins!r}")
+        if not 0.0 <= self.min_bin_share < 0.5:
+            raise ValueError(f"min_bin_share must be in [0, 0.5), got {self.min_bin_share!r}")
+        if self.monotonic not in ("auto", "ascending", "descending", "none"):
+            raise ValueError(
+                f"monotonic must be auto, ascending, descending or none, got {self.monotonic!r}"
+            )
+        if not (self.C > 0 and self.pdo > 0 and self.base_odds > 0):
+            raise ValueError("C, pdo and base_odds must be positive")
+        if self.max_features is not None and self.max_features < 1:
+            raise ValueError(f"max_features must be >= 1 or None, got {self.max_features!r}")
+
+    def _encode_y(self, y: Any, n_rows: int) -> np.ndarray:
+        """Check y and return it as 0/1 floats with ``classes_[1]`` as 1."""
+        if y is None:
+            raise ValueError("Scorecard requires y to be passed, but the target y is None")
+        if hasattr(y, "to_numpy"):
+            y = y.to_numpy()
+        arr = np.asarray(y)
+        if arr.ndim == 2 and arr.shape[1] == 1:
+            warnings.warn(
+                "A column-vector y was passed when a 1d array was expected: use shape (n,)",
+                DataConversionWarning,
+                stacklevel=3,
+            )
+            arr = arr.ravel()
+        if arr.ndim != 1:
+            raise ValueError(f"y must be 1-D, got shape {arr.shape}")
+        if len(arr) != n_rows:
+            raise ValueError(f"X has {n_rows} rows but y has {len(arr)}: lengths must match")
+        if pd.isna(arr).any():
+            raise ValueError("y has missing values; the target must be known for every row")
+        if arr.dtype.kind in "fc" and not np.all(np.isfinite(arr)):
+            raise ValueError("y has infinite values")
+        classes = np.unique(arr)
+        if arr.dtype.kind == "f" and len(classes) > 2 and np.any(classes != np.round(classes)):
+            raise ValueError("Unknown label type: continuous. y must be a binary target")
+        if len(classes) > 2:
+            raise ValueError(
+                f"Only binary classification is supported. y has {len(classes)} classes: "
+                f"{classes[:5]}"
+            )
+        if len(classes) < 2:
+            raise ValueError(f"y must be binary but has only 1 class ({classes[0]!r})")
+        self.classes_ = classes
+        return (arr == classes[1]).astype(np.float64)
+
+    def _set_points(self) -> None:
+        """Points per bin from the coefficients (see the module docstring)."""
+        self.factor_ = float(self.pdo / np.log(2.0))
+        self.offset_ = float(self.base_score - self.factor_ * np.log(self.base_odds))
+        # ln(odds of good) = -(intercept + sum coef * woe)
+        self.intercept_points_ = self.offset_ - self.factor_ * self.intercept_
+        share = self.intercept_points_ / max(len(self.features_), 1)
+        self.points_ = {
+            f: share - self.factor_ * c * self.binnings_[f].woe
+            for f, c in zip(self.features_, self.coef_, strict=True)
+        }
+
+    # --------------------------------------------------------------- predicting
+    def _table(self, X: Any) -> Table:
+        check_is_fitted(self, "features_")
+        table = Table(X)
+        fitted_names = hasattr(self, "feature_names_in_")
+        if not table.has_names or not fitted_names:
+            if len(table.names) != self.n_features_in_:
+                raise ValueError(
+                    f"X has {len(table.names)} features, but Scorecard is expecting "
+                    f"{self.n_features_in_} features as input."
+                )
+            table.rename(self.column_names_)
+        table.require(self.features_)
+        return table
+
+    def _points_matrix(self, X: Any) -> np.ndarray:
+        """(n, p) points of each row's bin for each model feature: one lookup each."""
+        table = self._table(X)
+        out = np.empty((table.n_rows, len(self.features_)))
+        for j, f in enumerate(self.features_):
+            out[:, j] = self.points_[f][_index(self.binnings_[f], table)]
+        return out
+
+    def score_points(self, X: Any) -> np.ndarray:
+        """Total points of each row (higher = safer)."""
+        pts = self._points_matrix(X)
+        if not self.features_:
+            return np.full(pts.shape[0], self.intercept_points_)
+        return pts.sum(axis=1)
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """(n, 2) probabilities of ``classes_[0]`` and ``classes_[1]`` (the event)."""
+        log_odds_good = (self.score_points(X) - self.offset_) / self.factor_
+        pd_ = 1.0 / (1.0 + np.exp(log_odds_good))
+        return np.column_stack([1.0 - pd_, pd_])
+
+    def predict(self, X: Any) -> np.ndarray:
+        """The more likely class of each row."""
+        event = self.predict_proba(X)[:, 1] >= 0.5
+        return self.classes_[event.astype(np.int64)]
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Log odds of the event (``classes_[1]``); monotone in ``predict_proba``."""
+        return -(self.score_points(X) - self.offset_) / self.factor_
+
+    # ---------------------------------------------------------------- explaining
+    def explain_indices(self, X: Any, top: int = 4) -> tuple[np.ndarray, np.ndarray]:
+        """Per row, the model features that lost most points against their best bin.
+
+        Returns ``idx`` (n, top) indices into ``features_`` (-1 = none) and ``lost``
+        (n, top) points lost (0 where none), most lost first; ties keep model order.
+        """
+        if top < 1:
+            raise ValueError(f"top must be >= 1, got {top}")
+        pts = self._points_matrix(X)
+        best = np.array([self._best_points(f) for f in self.features_], dtype=np.float64)
+        return rank_lost(pts, best, top)
+
+    def explain(self, X: Any, top: int = 4) -> pd.DataFrame:
+        """Reason codes: columns ``reason_1..reason_{top}`` of feature names or None."""
+        idx, _ = self.explain_indices(X, top)
+        names = np.array([*self.features_, None], dtype=object)
+        picked = names[np.where(idx >= 0, idx, len(self.features_))]
+        # object dtype keeps None as None (a str column would turn it into NaN)
+        cols = {f"reason_{i + 1}": pd.Series(picked[:, i], dtype=object) for i in range(top)}
+        out = pd.DataFrame(cols)
+        if isinstance(X, pd.DataFrame):
+            out.index = X.index  # rows line up with the caller's frame
+        return out
+
+    def _best_points(self, feature: str) -> float:
+        """Most points the feature gives among bins seen in training."""
+        seen = self.binnings_[feature].counts > 0
+        return float(self.points_[feature][seen].max())
+
+    def points_table(self) -> pd.DataFrame:
+        """One row per (model feature, bin): bounds or categories, counts, WoE, points."""
+        check_is_fitted(self, "features_")
+        return points_table(self.features_, self.coef_, self.binnings_, self.points_)
+
+    # ------------------------------------------------------------ serialisation
+    def to_dict(self) -> dict[str, Any]:
+        """Complete JSON-safe state: a :meth:`from_dict` model predicts identically."""
+        check_is_fitted(self, "features_")
+        return serialise.to_dict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Scorecard:
+        """Rebuild a fitted scorecard from :meth:`to_dict` output."""
+        sc = cls(**serialise.params_of(d))
+        serialise.restore(sc, d)
+        return sc
+
+
+def _index(b: FeatureBinning, table: Table) -> np.ndarray:
+    """Bin index of every row of ``table`` for binning ``b`` (vectorised)."""
+    if b.kind == "numeric":
+        return b.index_numeric(table.numeric(b.name))
+    return b.index_codes(*table.categories(b.name))
