@@ -1,0 +1,85 @@
+"""Time ``decide`` on synthetic feature rows with the baseline policy.
+
+Usage: ``python benchmarks/bench_decide.py [--rows N] [--repeat R] [--policy FILE]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from clearline.core.decide import decide
+from clearline.core.policy import load_policy
+from clearline.core.whatif import summarize_review, whatif
+
+ROOT = Path(__file__).resolve().parents[1]
+SCORE_FEATURES = ["dpd_worst", "utilisation", "inquiries_30d", "on_time_ratio", "debt_to_income"]
+
+
+def synthetic(n: int, seed: int = 7) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Feature rows and scores shaped like a real book (households of 1-3 accounts)."""
+    rng = np.random.default_rng(seed)
+    limit = rng.choice([2000.0, 5000, 10000, 20000, 50000, 100000], n)
+    util = rng.beta(1.2, 2.5, n)
+    dpd = np.where(rng.random(n) < 0.06, rng.integers(1, 150, n), 0)
+    ids = np.arange(n).astype(str)
+    features = pl.DataFrame(
+        {
+            "account_id": np.char.add("a", ids),
+            "borrower_id": np.char.add("b", ids),
+            "household_id": np.char.add("h", (np.arange(n) // 2).astype(str)),
+            "product": "cash_line",
+            "status": rng.choice(["active", "frozen", "closed"], n, p=[0.95, 0.03, 0.02]),
+            "credit_limit": limit,
+            "dpd_now": dpd,
+            "dpd_worst": dpd + np.where(rng.random(n) < 0.1, rng.integers(0, 60, n), 0),
+            "good_standing": dpd == 0,
+            "outstanding": np.round(limit * util, 2),
+            "utilisation": util,
+            "transfer_out_share_7d": rng.beta(0.5, 3, n),
+            "new_counterparties_30d": rng.poisson(0.5, n),
+            "inquiries_30d": rng.poisson(1.0, n),
+        }
+    )
+    score = rng.normal(605, 30, n)
+    pd_ = 1.0 / (1.0 + 50.0 * 2.0 ** ((score - 600.0) / 20.0))
+    k = rng.integers(0, len(SCORE_FEATURES) + 1, n)
+    reasons = [SCORE_FEATURES[:j] for j in k]
+    scored = pl.DataFrame(
+        {"account_id": features["account_id"], "score": score, "pd": pd_, "score_reasons": reasons}
+    )
+    return features, scored
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--policy", default=str(ROOT / "policies" / "baseline.yaml"))
+    args = ap.parse_args()
+    policy = load_policy(args.policy)
+    features, scored = synthetic(args.rows)
+    times = []
+    for _ in range(args.repeat):
+        t0 = time.perf_counter()
+        decisions = decide(features, scored, policy, model_version="bench", as_of=date(2025, 6, 30))
+        times.append(time.perf_counter() - t0)
+    best = min(times)
+    print(f"policy {policy.version}  rows {args.rows:,}  threads {pl.thread_pool_size()}")
+    print(f"decide: best {best:.3f} s of {args.repeat}  ->  {args.rows / best:,.0f} accounts/s")
+    print(f"summary: {summarize_review(decisions)}")
+    tight = load_policy(ROOT / "policies" / "tightened.yaml")
+    cand = decide(features, scored, tight, model_version="bench", as_of=date(2025, 6, 30))
+    t0 = time.perf_counter()
+    _, summary = whatif(decisions, cand)
+    dt = time.perf_counter() - t0
+    print(f"whatif: {dt:.3f} s  changed {summary['changed']:,}  adverse {summary['adverse']:,}")
+
+
+if __name__ == "__main__":
+    main()
