@@ -1,0 +1,215 @@
+"""The portfolio database: migrate, ingest, load (SQLite or PostgreSQL).
+
+Semantics of :func:`ingest`:
+
+- all-or-nothing: every table is written in ONE transaction; any failure rolls back and
+  leaves the database exactly as it was;
+- ``events`` and ``links`` are append-only: a row whose key already exists is skipped
+  (``event_id`` is the idempotency key; the first version of an event wins), so loading
+  the same portfolio twice adds no events;
+- ``borrowers``, ``accounts`` and ``macro`` are snapshots: a row whose key already exists
+  is replaced by the newly loaded values (upsert); rows absent from the new load stay;
+- every successful ingest appends a row to ``loads`` (time, source, counts).
+
+SQLite connections run with WAL journaling and foreign keys on. Timestamps are UTC:
+``timestamptz`` in PostgreSQL, integer microseconds since the epoch in SQLite.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+
+from clearline.core.portfolio import Portfolio, polars_schema
+from clearline.store import bulk
+from clearline.store.tables import LINK_KEY, PORTFOLIO_TABLES, loads
+
+DEFAULT_URL = "sqlite:///clearline.db"
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+# Write order follows the foreign keys; the flag says "upsert" (snapshot) or "skip".
+_PLAN: tuple[tuple[str, bool], ...] = (
+    ("borrowers", True),
+    ("accounts", True),
+    ("events", False),
+    ("links", False),
+    ("macro", True),
+)
+# Rows come back sorted, so the same database gives the same frames on every engine.
+_ORDER = {
+    "borrowers": ["borrower_id"],
+    "accounts": ["account_id"],
+    "events": ["ts", "event_id"],
+    "links": list(LINK_KEY),
+    "macro": ["month"],
+}
+
+
+class DatabaseNotReady(RuntimeError):
+    """The database has no clearline tables yet (run ``upgrade`` or ``ingest`` first)."""
+
+
+def make_engine(url: str = DEFAULT_URL) -> sa.Engine:
+    """An engine for ``url``; for SQLite with WAL, foreign keys and explicit BEGIN."""
+    engine = sa.create_engine(url)
+    if engine.dialect.name == "sqlite":
+        sa.event.listen(engine, "connect", _sqlite_connect)
+        sa.event.listen(engine, "begin", _sqlite_begin)
+    return engine
+
+
+def _sqlite_connect(dbapi: Any, _record: Any) -> None:
+    # Let SQLAlchemy (not the sqlite3 module) decide where transactions begin, so the
+    # counts taken before writing are in the same transaction as the writes.
+    dbapi.isolation_level = None
+    for pragma in (
+        "PRAGMA journal_mode=WAL",
+        "PRAGMA foreign_keys=ON",
+        "PRAGMA synchronous=NORMAL",  # safe with WAL: a crash loses at most the last commit
+        "PRAGMA busy_timeout=30000",
+    ):
+        dbapi.execute(pragma)
+
+
+def _sqlite_begin(conn: sa.Connection) -> None:
+    # Writers take the write lock up front instead of failing half-way with SQLITE_BUSY.
+    write = conn.get_execution_options().get("clearline_write", False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def upgrade(url: str = DEFAULT_URL) -> None:
+    """Run the Alembic migrations in the package up to head (a no-op when at head)."""
+    engine = make_engine(url)
+    try:
+        with engine.connect().execution_options(clearline_write=True) as conn:
+            with conn.begin():
+                cfg = Config()
+                cfg.set_main_option("script_location", str(MIGRATIONS))
+                # Passing the connection avoids configparser's "%" handling of URLs.
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+    finally:
+        engine.dispose()
+
+
+def current_revision(url: str = DEFAULT_URL) -> str | None:
+    """The Alembic revision the database is at (None when never migrated)."""
+    from alembic.runtime.migration import MigrationContext
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+    finally:
+        engine.dispose()
+
+
+def _counts(conn: sa.Connection) -> dict[str, int]:
+    return {
+        name: int(conn.exec_driver_sql(f"SELECT count(*) FROM {name}").scalar_one())
+        for name, _ in _PLAN
+    }
+
+
+def _key(name: str) -> tuple[str, ...]:
+    pk = PORTFOLIO_TABLES[name].primary_key.columns
+    return tuple(c.name for c in pk)
+
+
+def write_table(conn: sa.Connection, name: str, frame: pl.DataFrame, upsert: bool) -> None:
+    """Write one table inside the caller's transaction (module-level so tests can inject
+    a failure between tables)."""
+    frame = frame.select(list(polars_schema(name)))
+    conflict = bulk.conflict_clause(_key(name), frame.columns, upsert)
+    dbapi = conn.connection.driver_connection
+    if conn.dialect.name not in ("sqlite", "postgresql"):
+        raise NotImplementedError(f"unsupported database {conn.dialect.name!r}")
+    write = bulk.sqlite_write if conn.dialect.name == "sqlite" else bulk.pg_write
+    base = conn.dialect.loaded_dbapi.Error
+    try:
+        write(dbapi, name, frame, conflict)
+    except base as exc:
+        # Raised under SQLAlchemy's exception types (IntegrityError, ...) as if the
+        # statement had gone through SQLAlchemy.
+        raise sa.exc.DBAPIError.instance(f"bulk insert into {name}", None, exc, base) from exc
+
+
+def ingest(
+    portfolio: Portfolio, url: str = DEFAULT_URL, *, source: str = "", migrate: bool = True
+) -> dict[str, int]:
+    """Load a validated portfolio into the database, all or nothing.
+
+    Parameters
+    ----------
+    portfolio
+        Typed tables (from ``files.read_portfolio`` or the simulator).
+    url
+        SQLAlchemy URL; SQLite and PostgreSQL (psycopg 3) are supported.
+    source
+        Recorded in ``loads``; defaults to ``portfolio.source``.
+    migrate
+        Run :func:`upgrade` first (cheap when the schema is at head).
+
+    Returns
+    -------
+    dict
+        Rows newly added per table (``borrowers``, ``accounts``, ``events``, ``links``,
+        ``macro``); updated snapshot rows and skipped duplicate events are not counted.
+    """
+    if migrate:
+        upgrade(url)
+    engine = make_engine(url)
+    try:
+        with engine.connect().execution_options(clearline_write=True) as conn:
+            with conn.begin():
+                before = _counts(conn)
+                for name, upsert in _PLAN:
+                    write_table(conn, name, getattr(portfolio, name), upsert)
+                after = _counts(conn)
+                added = {name: after[name] - before[name] for name in after}
+                now = datetime.now(UTC)
+                conn.execute(
+                    loads.insert().values(
+                        loaded_at=_epoch_us(now) if conn.dialect.name == "sqlite" else now,
+                        source=source or portfolio.source,
+                        counts=added,
+                    )
+                )
+    finally:
+        engine.dispose()
+    return added
+
+
+def _epoch_us(ts: datetime) -> int:
+    delta = ts - datetime(1970, 1, 1, tzinfo=UTC)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def load_portfolio(url: str = DEFAULT_URL) -> Portfolio:
+    """Read every table back as a typed :class:`Portfolio` (same dtypes as from files,
+    timestamps UTC-aware), rows sorted by key (events by ``ts``, then ``event_id``).
+
+    Raises
+    ------
+    DatabaseNotReady
+        When the database has no clearline tables.
+    """
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn, conn.begin():
+            if not sa.inspect(conn).has_table("events"):
+                shown = engine.url.render_as_string(hide_password=True)
+                raise DatabaseNotReady(f"no clearline tables in {shown}; run ingest first")
+            dbapi = conn.connection.driver_connection
+            read = bulk.sqlite_read if conn.dialect.name == "sqlite" else bulk.pg_read
+            frames = {name: read(dbapi, name).sort(_ORDER[name]) for name, _ in _PLAN}
+        source = engine.url.render_as_string(hide_password=True)
+    finally:
+        engine.dispose()
+    return Portfolio(**frames, source=source)
