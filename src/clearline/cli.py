@@ -196,7 +196,7 @@ def review(
     as_json: JsonOpt = False,
 ) -> None:
     """Decide every account: keep, increase, decrease, freeze or close, with reasons."""
-    from clearline.core.decide import summarize_review
+    from clearline.core.whatif import summarize_review
     from clearline.core.policy import load_policy
     from clearline.services.review import review_decisions, write_table
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 from rich.console import Console
 
-from clearline.core.decide import summarize_review
+from clearline.core.whatif import summarize_review
 from clearline.core.features import build_features
 from clearline.core.policy import load_policy
 from clearline.core.whatif import whatif

@@ -29,7 +29,7 @@ def check_engine(engine: str) -> None:
 
 def score_accounts(features: pl.DataFrame, model: Scorecard, *, top: int = 4) -> pl.DataFrame:
     """Score, PD and the model's own ranked reasons (features that lost points)."""
-    X = features.select(model.features_)
+    X = features  # the model looks its own columns up by name
     pd_ = model.predict_proba(X)[:, 1]
     points = model.score_points(X)
     idx, _lost = model.explain_indices(X, top)
