@@ -14,8 +14,10 @@ from clearline.core.decide import decide
 from clearline.core.policy import Policy, load_policy
 
 ROOT = Path(__file__).resolve().parents[1]
-BASELINE = ROOT / "policies" / "baseline.yaml"
-TIGHTENED = ROOT / "policies" / "tightened.yaml"
+# Tests pin their own copies: the shipped examples may be retuned without breaking the
+# hand-worked expectations below.
+BASELINE = ROOT / "tests" / "fixtures" / "policies" / "baseline.yaml"
+TIGHTENED = ROOT / "tests" / "fixtures" / "policies" / "tightened.yaml"
 AS_OF = date(2025, 6, 30)
 TIGHT = load_policy(TIGHTENED)
 

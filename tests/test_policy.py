@@ -212,3 +212,9 @@ def test_unreadable_and_malformed_files_are_refused_naming_the_file(tmp_path: Pa
     bad.write_text("- just\n- a list\n", encoding="utf-8")
     with pytest.raises(PolicyError, match="expected a mapping"):
         load_policy(bad)
+
+
+@pytest.mark.parametrize("name", ["baseline", "tightened"])
+def test_the_example_policies_shipped_in_policies_load(name: str) -> None:
+    shipped = Path(__file__).resolve().parents[1] / "policies" / f"{name}.yaml"
+    assert load_policy(shipped).version.startswith(f"{name}@")
