@@ -32,8 +32,16 @@ def run(*args: str) -> tuple[int, dict | None, str]:
 def sim_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("sim") / "portfolio"
     code, payload, err = run(
-        "simulate", "--out", str(out), "--borrowers", "3000", "--months", "24",
-        "--seed", "3", "--json",
+        "simulate",
+        "--out",
+        str(out),
+        "--borrowers",
+        "3000",
+        "--months",
+        "24",
+        "--seed",
+        "3",
+        "--json",
     )
     assert code == 0, err
     assert set(payload) >= {"borrowers", "accounts", "events"}
@@ -89,21 +97,47 @@ def test_a_portfolio_from_another_generator_loads_reviews_and_compares_cleanly(
     for data in (url, str(other_dir)):
         out = tmp_path / "review.csv"
         code, review, err = run(
-            "review", "--data", data, "--model", str(model_dir), "--policy", BASELINE,
-            "--out", str(out), "--as-of", "2024-11-30", "--json",
+            "review",
+            "--data",
+            data,
+            "--model",
+            str(model_dir),
+            "--policy",
+            BASELINE,
+            "--out",
+            str(out),
+            "--as-of",
+            "2024-11-30",
+            "--json",
         )
         assert code == 0, err
         decisions = pl.read_csv(out)
         assert decisions.height == review["accounts"] == 300
         assert set(decisions.get_column("action").unique()) <= {
-            "keep", "increase", "decrease", "freeze", "close"
+            "keep",
+            "increase",
+            "decrease",
+            "freeze",
+            "close",
         }
         assert sum(review["actions"].values()) == 300
 
     out = tmp_path / "whatif.parquet"
     code, summary, err = run(
-        "whatif", "--data", url, "--model", str(model_dir), "--baseline", BASELINE,
-        "--candidate", TIGHTENED, "--out", str(out), "--as-of", "2024-11-30", "--json",
+        "whatif",
+        "--data",
+        url,
+        "--model",
+        str(model_dir),
+        "--baseline",
+        BASELINE,
+        "--candidate",
+        TIGHTENED,
+        "--out",
+        str(out),
+        "--as-of",
+        "2024-11-30",
+        "--json",
     )
     assert code == 0, err
     diff = pl.read_parquet(out)
@@ -144,24 +178,88 @@ def test_a_malformed_copy_is_refused_and_leaves_the_database_unchanged(
         (["ingest", "/nonexistent/folder"], "nonexistent"),
         (["train", "--data", "/nonexistent", "--out", "/tmp/x"], "nonexistent"),
         (["simulate", "--out", "{tmp}", "--borrowers", "0"], "borrowers"),
-        (["review", "--data", "{sim}", "--model", "{model}", "--policy", "/no/policy.yaml",
-          "--out", "{tmp}/d.csv"], "policy.yaml"),
-        (["review", "--data", "{sim}", "--model", "{model}", "--policy", BASELINE,
-          "--out", "{tmp}/d.txt"], ".parquet or .csv"),
-        (["review", "--data", "{sim}", "--model", "{model}", "--policy", BASELINE,
-          "--out", "{tmp}/d.csv", "--as-of", "31/12/2025"], "YYYY-MM-DD"),
-        (["review", "--data", "{sim}", "--model", "{model}", "--policy", BASELINE,
-          "--out", "{tmp}/d.csv", "--engine", "spark"], "spark"),
-        (["whatif", "--data", "{sim}", "--model", "/no/model", "--baseline", BASELINE,
-          "--candidate", TIGHTENED, "--out", "{tmp}/w.csv"], "model"),
+        (
+            [
+                "review",
+                "--data",
+                "{sim}",
+                "--model",
+                "{model}",
+                "--policy",
+                "/no/policy.yaml",
+                "--out",
+                "{tmp}/d.csv",
+            ],
+            "policy.yaml",
+        ),
+        (
+            [
+                "review",
+                "--data",
+                "{sim}",
+                "--model",
+                "{model}",
+                "--policy",
+                BASELINE,
+                "--out",
+                "{tmp}/d.txt",
+            ],
+            ".parquet or .csv",
+        ),
+        (
+            [
+                "review",
+                "--data",
+                "{sim}",
+                "--model",
+                "{model}",
+                "--policy",
+                BASELINE,
+                "--out",
+                "{tmp}/d.csv",
+                "--as-of",
+                "31/12/2025",
+            ],
+            "YYYY-MM-DD",
+        ),
+        (
+            [
+                "review",
+                "--data",
+                "{sim}",
+                "--model",
+                "{model}",
+                "--policy",
+                BASELINE,
+                "--out",
+                "{tmp}/d.csv",
+                "--engine",
+                "spark",
+            ],
+            "spark",
+        ),
+        (
+            [
+                "whatif",
+                "--data",
+                "{sim}",
+                "--model",
+                "/no/model",
+                "--baseline",
+                BASELINE,
+                "--candidate",
+                TIGHTENED,
+                "--out",
+                "{tmp}/w.csv",
+            ],
+            "model",
+        ),
     ],
 )
 def test_bad_input_exits_non_zero_with_a_reason_and_writes_nothing(
     args: list[str], fragment: str, sim_dir: Path, model_dir: Path, tmp_path: Path
 ) -> None:
-    filled = [
-        a.format(tmp=tmp_path / "out", sim=sim_dir, model=model_dir) for a in args
-    ]
+    filled = [a.format(tmp=tmp_path / "out", sim=sim_dir, model=model_dir) for a in args]
     result = runner.invoke(app, filled)
     assert result.exit_code != 0
     assert fragment in (result.stderr + result.stdout)
@@ -186,6 +284,7 @@ def test_demo_prints_the_contract_keys_and_writes_the_report(
     assert report.is_file() and "innocent harm" in report.read_text(encoding="utf-8")
     assert (tmp_path / "clearline.db").is_file()
     diff = pl.read_parquet(tmp_path / "clearline-demo" / "whatif.parquet")
-    assert payload["adverse_good_standing"] == diff.filter(
-        pl.col("adverse_change") & pl.col("good_standing")
-    ).height
+    assert (
+        payload["adverse_good_standing"]
+        == diff.filter(pl.col("adverse_change") & pl.col("good_standing")).height
+    )

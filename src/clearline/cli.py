@@ -153,10 +153,10 @@ def train(
     as_json: JsonOpt = False,
 ) -> None:
     """Train and validate the scorecard; write a versioned artefact and its report."""
+    from clearline.report.model import write_model_report
     from clearline.services.data import default_as_of, load_data
     from clearline.services.train import summary
     from clearline.services.train import train as train_model
-    from clearline.report.model import write_model_report
 
     with err.status("loading portfolio"):
         portfolio = load_data(data)
@@ -196,8 +196,8 @@ def review(
     as_json: JsonOpt = False,
 ) -> None:
     """Decide every account: keep, increase, decrease, freeze or close, with reasons."""
-    from clearline.core.whatif import summarize_review
     from clearline.core.policy import load_policy
+    from clearline.core.whatif import summarize_review
     from clearline.services.review import review_decisions, write_table
 
     pol = load_policy(policy)

@@ -8,10 +8,10 @@ place.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     STRING = "string"
     INT = "int"
     DECIMAL = "decimal"
@@ -65,14 +65,14 @@ ACTIONS = ("keep", "increase", "decrease", "freeze", "close")
 ADVERSE_ACTIONS = ("decrease", "freeze", "close")
 LAYERS = ("individual", "event", "macro", "regulatory", "business")
 
-S, I, D, B, T, E = Kind.STRING, Kind.INT, Kind.DECIMAL, Kind.BOOL, Kind.TIMESTAMP, Kind.ENUM
+S, INT, D, B, T, E = Kind.STRING, Kind.INT, Kind.DECIMAL, Kind.BOOL, Kind.TIMESTAMP, Kind.ENUM
 
 BORROWERS = Table(
     "borrowers",
     (
         Column("borrower_id", S),
         Column("household_id", S, required=False, nullable=True),
-        Column("birth_year", I, min_value=1900),
+        Column("birth_year", INT, min_value=1900),
         Column("city", S, required=False, nullable=True),
         Column("declared_monthly_income", D, min_value=0),
         Column("income_verified", B),
@@ -105,7 +105,7 @@ EVENTS = Table(
         Column("amount", D, min_value=0),
         # Required only for some event types; checked row by row by the validator.
         Column("loan_id", S, required=False, nullable=True),
-        Column("term_months", I, required=False, nullable=True, min_value=1, max_value=36),
+        Column("term_months", INT, required=False, nullable=True, min_value=1, max_value=36),
         Column("apr", D, required=False, nullable=True, min_value=0),
         Column("counterparty", S, required=False, nullable=True),
         Column("city", S, required=False, nullable=True),

@@ -68,8 +68,9 @@ def whatif_section(diff: pl.DataFrame, s: dict) -> str:
         + "<h3>Baseline action (rows) to candidate action (columns)</h3>"
         + table(["baseline \\ candidate", *ACTIONS, "total"], moves)
         + "<h3>Changed-to-adverse accounts by the candidate's main reason</h3>"
-        + table(["reason", "accounts", "borrower wording (en)", "借款人说明 (zh-CN)"],
-                reasons, left=1)
+        + table(
+            ["reason", "accounts", "borrower wording (en)", "借款人说明 (zh-CN)"], reasons, left=1
+        )
     )
 
 

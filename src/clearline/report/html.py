@@ -47,9 +47,7 @@ def table(header: Sequence[str], rows: Iterable[Sequence[Any]], left: int = 1) -
     )
     body = "".join(
         "<tr>"
-        + "".join(
-            f'<td class="{"l" if i < left else ""}">{fmt(v)}</td>' for i, v in enumerate(row)
-        )
+        + "".join(f'<td class="{"l" if i < left else ""}">{fmt(v)}</td>' for i, v in enumerate(row))
         + "</tr>"
         for row in rows
     )

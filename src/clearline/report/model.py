@@ -38,7 +38,7 @@ def model_section(result: TrainResult) -> str:
             ]
         )
         + f'<p class="note">Model {result.artefact["model_version"]}, observed '
-        f'{meta["observation_date"]}, label: {meta["label"]}; validated on borrowers the '
+        f"{meta['observation_date']}, label: {meta['label']}; validated on borrowers the "
         f"model did not see (split by borrower, test share {meta['split']['test_share']}).</p>"
         + '<div class="plots">'
         + roc_plot(result.y_test, result.pd_test, m["auc"])

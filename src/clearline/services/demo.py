@@ -9,10 +9,9 @@ from pathlib import Path
 import polars as pl
 from rich.console import Console
 
-from clearline.core.whatif import summarize_review
 from clearline.core.features import build_features
 from clearline.core.policy import load_policy
-from clearline.core.whatif import whatif
+from clearline.core.whatif import summarize_review, whatif
 from clearline.report.demo import write_demo_report
 from clearline.services.data import default_as_of
 from clearline.services.review import review_decisions, write_table
@@ -83,14 +82,16 @@ def run_demo(
     tightened = load_policy(shipped_policy("tightened"))
     with progress.status("reviewing every account"):
         features = build_features(portfolio, as_of)
-        before = review_decisions(portfolio, as_of, trained.scorecard, version, baseline,
-                                  features=features)
+        before = review_decisions(
+            portfolio, as_of, trained.scorecard, version, baseline, features=features
+        )
         write_table(before, demo_dir / "review.parquet")
     step(f"reviewed {before.height:,} accounts under {baseline.version}")
 
     with progress.status("what-if under the tightened policy"):
-        after = review_decisions(portfolio, as_of, trained.scorecard, version, tightened,
-                                 features=features)
+        after = review_decisions(
+            portfolio, as_of, trained.scorecard, version, tightened, features=features
+        )
         diff, compared = whatif(before, after)
         write_table(diff, demo_dir / "whatif.parquet")
     step(f"what-if under {tightened.version}")
