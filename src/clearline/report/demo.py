@@ -49,7 +49,7 @@ def review_section(review: pl.DataFrame, summary: dict) -> str:
 def whatif_section(diff: pl.DataFrame, s: dict) -> str:
     moves = crosstab(diff, "action_baseline", "action_candidate", ACTIONS)
     reasons = [
-        (code, n, wording(code, "en"), wording(code, "zh"))
+        (code, wording(code, "en"), wording(code, "zh"), n)
         for code, n in sorted(s["by_reason"].items(), key=lambda kv: -kv[1])
     ]
     return (
@@ -69,7 +69,7 @@ def whatif_section(diff: pl.DataFrame, s: dict) -> str:
         + table(["baseline \\ candidate", *ACTIONS, "total"], moves)
         + "<h3>Changed-to-adverse accounts by the candidate's main reason</h3>"
         + table(
-            ["reason", "accounts", "borrower wording (en)", "借款人说明 (zh-CN)"], reasons, left=1
+            ["reason", "borrower wording (en)", "借款人说明 (zh-CN)", "accounts"], reasons, left=3
         )
     )
 
@@ -125,7 +125,7 @@ def write_demo_report(
         + "<h2>4. Who is hit (simulation ground truth)</h2>"
         + truth_section(review, diff, truth)
         + "<h2>Run</h2>"
-        + table(["step", "seconds"], list(timings.items()))
+        + table(["step", "seconds"], [(k, f"{v:.1f}") for k, v in timings.items()])
         + f'<p class="note">Layers: {", ".join(LAYERS)}.</p>'
     )
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -23,7 +23,7 @@ def model_section(result: TrainResult) -> str:
     pt = result.scorecard.points_table()
     iv = pt.groupby("feature", sort=False)["iv"].first().sort_values(ascending=False)
     bins = [
-        (r.feature, r.bin, int(r["count"]), float(r.event_rate), float(r.woe), float(r.points))
+        (r.feature, r.label, int(r["count"]), float(r.event_rate), float(r.woe), float(r.points))
         for _, r in pt.iterrows()
     ]
     return (
