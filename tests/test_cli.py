@@ -52,7 +52,10 @@ def sim_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def model_dir(sim_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("model")
-    code, payload, err = run("train", "--data", str(sim_dir), "--out", str(out), "--json")
+    registry = out.parent / "registry"
+    code, payload, err = run(
+        "train", "--data", str(sim_dir), "--out", str(out), "--registry", str(registry), "--json"
+    )
     assert code == 0, err
     assert set(payload) >= {"model_version", "auc", "ks", "n_train", "n_test"}
     assert 0.5 < payload["auc"] <= 1.0
@@ -288,3 +291,42 @@ def test_demo_prints_the_contract_keys_and_writes_the_report(
         payload["adverse_good_standing"]
         == diff.filter(pl.col("adverse_change") & pl.col("good_standing")).height
     )
+
+
+def test_a_trained_model_is_registered_and_a_retired_one_cannot_review(
+    sim_dir: Path, model_dir: Path, tmp_path: Path
+) -> None:
+    registry = str(model_dir.parent / "registry")
+    version = json.loads((model_dir / "model.json").read_text())["model_version"]
+    code, listed, err = run("models", "list", "--registry", registry, "--json")
+    assert code == 0, err
+    assert {"model_version": version, "state": "draft"}.items() <= listed["models"][0].items()
+
+    reg2 = str(tmp_path / "reg2")  # a private copy, so other tests keep a usable model
+    assert run("models", "register", str(model_dir), "--registry", reg2)[0] == 0
+    code, approved, err = run(
+        "models", "approve", version, "--by", "alice", "--registry", reg2, "--json"
+    )
+    assert code == 0 and approved["state"] == "approved", err
+    review = [
+        "review",
+        "--data",
+        str(sim_dir),
+        "--model",
+        version,
+        "--policy",
+        BASELINE,
+        "--registry",
+        reg2,
+        "--out",
+        str(tmp_path / "d.parquet"),
+        "--json",
+    ]
+    code, summary, err = run(*review)
+    assert code == 0, err
+    assert pl.read_parquet(tmp_path / "d.parquet").get_column(
+        "model_version"
+    ).unique().to_list() == [version]
+    assert run("models", "retire", version, "--by", "bob", "--registry", reg2)[0] == 0
+    code, _, err = run(*review)
+    assert code != 0 and "retired" in err

@@ -6,16 +6,30 @@ stdout. Progress goes to stderr. Failures exit non-zero with a one-line reason.
 
 from __future__ import annotations
 
-import functools
-import json
-import sys
-from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import typer
-from rich.console import Console
+
+from clearline.cli_models import RegistryOpt, models_app
+from clearline.cli_support import (
+    DEFAULT_DB,
+    DEFAULT_REGISTRY,
+    AsOfOpt,
+    DataOpt,
+    EngineOpt,
+    JsonOpt,
+    emit,
+    err,
+    guarded,
+    parse_date,
+    show,
+)
+
+ModelOpt = Annotated[
+    str, typer.Option("--model", help="Model folder from `train`, or a registered version.")
+]
 
 app = typer.Typer(
     name="clearline",
@@ -24,69 +38,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True)
-DEFAULT_DB = "sqlite:///clearline.db"
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
-AsOfOpt = Annotated[
-    str | None,
-    typer.Option("--as-of", help="As-of date YYYY-MM-DD (default: the last event's day)."),
-]
-DataOpt = Annotated[
-    str, typer.Option("--data", help="Portfolio folder, or a database URL after ingest.")
-]
-EngineOpt = Annotated[str, typer.Option("--engine", help="local (spark: not yet).")]
-
-
-def fail(message: str, code: int = 2) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
-
-
-def one_line(exc: BaseException) -> str:
-    lines = [ln for ln in str(exc).splitlines() if ln.strip()] or [type(exc).__name__]
-    more = f" (+{len(lines) - 1} more lines)" if len(lines) > 1 else ""
-    return lines[0] + more
-
-
-def guarded(fn: F) -> F:
-    """Turn expected failures (bad input, missing files) into one line and exit 2."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except typer.Exit:
-            raise
-        except (ValueError, FileNotFoundError, NotADirectoryError, KeyError, OSError) as exc:
-            fail(one_line(exc))
-        except Exception as exc:  # noqa: BLE001 - the one place that must not leak a trace
-            fail(f"unexpected {type(exc).__name__}: {one_line(exc)}", code=1)
-
-    return wrapper  # type: ignore[return-value]
-
-
-def emit(payload: dict[str, Any], as_json: bool, human: Callable[[], None]) -> None:
-    if as_json:
-        sys.stdout.write(json.dumps(payload, ensure_ascii=False, default=str) + "\n")
-    else:
-        human()
-
-
-def parse_date(value: str | None, what: str = "--as-of") -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise ValueError(f"{what} must be a date YYYY-MM-DD, got {value!r}") from None
-
-
-def show(payload: dict[str, Any]) -> None:
-    for key, value in payload.items():
-        err.print(f"[bold]{key}[/]: {value}", highlight=False)
+app.add_typer(models_app, name="models")
 
 
 @app.command()
@@ -150,6 +102,7 @@ def train(
     out: Annotated[Path, typer.Option("--out", help="Model folder to write.")],
     as_of: AsOfOpt = None,
     seed: Annotated[int, typer.Option("--seed")] = 0,
+    registry: RegistryOpt = Path(DEFAULT_REGISTRY),
     as_json: JsonOpt = False,
 ) -> None:
     """Train and validate the scorecard; write a versioned artefact and its report."""
@@ -157,6 +110,7 @@ def train(
     from clearline.services.data import default_as_of, load_data
     from clearline.services.train import summary
     from clearline.services.train import train as train_model
+    from clearline.store.registry import Registry
 
     with err.status("loading portfolio"):
         portfolio = load_data(data)
@@ -164,18 +118,25 @@ def train(
     with err.status("training"):
         result = train_model(portfolio, day, out, created_at=datetime.now(UTC), seed=seed)
         write_model_report(result, out / "report.html")
+    Registry(registry).register(out, at=datetime.now(UTC))
     payload = summary(result)
     emit(payload, as_json, lambda: show({**payload, "model": str(out / "model.json")}))
 
 
-def _prepare(data: str, as_of: str | None, model: Path, engine: str):  # noqa: ANN202
+def _prepare(data: str, as_of: str | None, model: str, engine: str, registry: Path):  # noqa: ANN202
     from clearline.core.features import build_features
     from clearline.core.scoring.artefact import load_model
     from clearline.services.data import default_as_of, load_data
     from clearline.services.review import check_engine
+    from clearline.store.registry import Registry
 
     check_engine(engine)
-    scorecard, artefact = load_model(model)
+    models = Registry(registry)
+    # --model takes a folder, or a version from the registry.
+    folder = Path(model) if Path(model).exists() or models.state(model) is None else None
+    scorecard, artefact = load_model(folder or models.model_dir(model))
+    if models.state(artefact["model_version"]) == "retired":
+        raise ValueError(f"model {artefact['model_version']} is retired; use an approved model")
     with err.status("loading portfolio"):
         portfolio = load_data(data)
     day = parse_date(as_of) or default_as_of(portfolio)
@@ -188,11 +149,12 @@ def _prepare(data: str, as_of: str | None, model: Path, engine: str):  # noqa: A
 @guarded
 def review(
     data: DataOpt,
-    model: Annotated[Path, typer.Option("--model", help="Model folder from `train`.")],
+    model: ModelOpt,
     policy: Annotated[Path, typer.Option("--policy", help="Policy YAML.")],
     out: Annotated[Path, typer.Option("--out", help="Decision file (.parquet or .csv).")],
     as_of: AsOfOpt = None,
     engine: EngineOpt = "local",
+    registry: RegistryOpt = Path(DEFAULT_REGISTRY),
     as_json: JsonOpt = False,
 ) -> None:
     """Decide every account: keep, increase, decrease, freeze or close, with reasons."""
@@ -201,7 +163,7 @@ def review(
     from clearline.services.review import review_decisions, write_table
 
     pol = load_policy(policy)
-    portfolio, day, scorecard, artefact, features = _prepare(data, as_of, model, engine)
+    portfolio, day, scorecard, artefact, features = _prepare(data, as_of, model, engine, registry)
     with err.status("deciding"):
         decisions = review_decisions(
             portfolio, day, scorecard, artefact["model_version"], pol, features=features
@@ -215,12 +177,13 @@ def review(
 @guarded
 def whatif(
     data: DataOpt,
-    model: Annotated[Path, typer.Option("--model", help="Model folder from `train`.")],
+    model: ModelOpt,
     baseline: Annotated[Path, typer.Option("--baseline", help="Current policy YAML.")],
     candidate: Annotated[Path, typer.Option("--candidate", help="Proposed policy YAML.")],
     out: Annotated[Path, typer.Option("--out", help="What-if file (.parquet or .csv).")],
     as_of: AsOfOpt = None,
     engine: EngineOpt = "local",
+    registry: RegistryOpt = Path(DEFAULT_REGISTRY),
     as_json: JsonOpt = False,
 ) -> None:
     """Compare two policies account by account before anything is applied."""
@@ -229,7 +192,7 @@ def whatif(
     from clearline.services.review import review_decisions, write_table
 
     base_pol, cand_pol = load_policy(baseline), load_policy(candidate)
-    portfolio, day, scorecard, artefact, features = _prepare(data, as_of, model, engine)
+    portfolio, day, scorecard, artefact, features = _prepare(data, as_of, model, engine, registry)
     version = artefact["model_version"]
     with err.status("deciding under both policies"):
         before = review_decisions(portfolio, day, scorecard, version, base_pol, features=features)
