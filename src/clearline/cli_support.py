@@ -52,6 +52,8 @@ def guarded(fn: F) -> F:
         except (ValueError, FileNotFoundError, NotADirectoryError, KeyError, OSError) as exc:
             fail(one_line(exc))
         except Exception as exc:  # noqa: BLE001 - the one place that must not leak a trace
+            if type(exc).__module__.split(".")[0] in ("sqlalchemy", "psycopg", "sqlite3"):
+                fail(f"database error: {one_line(exc)}")
             fail(f"unexpected {type(exc).__name__}: {one_line(exc)}", code=1)
 
     return wrapper  # type: ignore[return-value]

@@ -17,6 +17,9 @@ def load_data(data: str, *, today: date | None = None) -> Portfolio:
     if is_db_url(data):
         from clearline.store.db import load_portfolio
 
+        if data.startswith("sqlite:///") and ":memory:" not in data:
+            if not Path(data.removeprefix("sqlite:///")).is_file():  # never create it by reading
+                raise FileNotFoundError(f"database file not found: {data}")
         return load_portfolio(data)
     from clearline.store.files import read_portfolio
 

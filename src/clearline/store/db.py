@@ -51,7 +51,7 @@ _ORDER = {
 }
 
 
-class DatabaseNotReady(RuntimeError):
+class DatabaseNotReady(ValueError):
     """The database has no clearline tables yet (run ``upgrade`` or ``ingest`` first)."""
 
 
