@@ -68,7 +68,7 @@ def test_save_and_load_predict_identically_and_carry_the_meta(model, tmp_path) -
     assert loaded["model_version"] == doc["model_version"]
     assert loaded["created_at"] == "2025-01-31T00:00:00+00:00"
     assert loaded["meta"] == {"metrics": {"auc": 0.8}}
-    assert loaded["schema_version"] == 1
+    assert loaded["schema_version"] == 2 and loaded["kind"] == "scorecard"
 
 
 def test_the_model_version_is_the_hash_of_everything_else(model, tmp_path) -> None:
@@ -88,8 +88,8 @@ def test_a_tampered_model_file_is_refused_naming_the_file(model, tmp_path) -> No
     save_model(tmp_path, sc, {})
     path = tmp_path / MODEL_FILE
     doc = json.loads(path.read_text())
-    feature = doc["scorecard"]["features"][0]
-    doc["scorecard"]["points"][feature][0] += 50.0  # a quiet edit of one bin's points
+    feature = doc["model"]["features"][0]
+    doc["model"]["points"][feature][0] += 50.0  # a quiet edit of one bin's points
     path.write_text(json.dumps(doc))
     with pytest.raises(ModelArtefactError, match=rf"{MODEL_FILE}.*content_hash"):
         load_model(tmp_path)
@@ -116,3 +116,22 @@ def test_a_loaded_model_scores_a_polars_frame_like_the_pandas_one(model, tmp_pat
     save_model(tmp_path, sc, {})
     back, _ = load_model(tmp_path)
     assert np.allclose(back.score_points(pl.from_pandas(X)), sc.score_points(X))
+
+
+def test_a_calibrated_challenger_round_trips_with_its_own_version_prefix(tmp_path) -> None:
+    import numpy as np
+    import pandas as pd
+
+    from clearline.core.scoring.calibration import Calibrator
+    from clearline.core.scoring.gbm import GBMChallenger
+
+    rng = np.random.default_rng(1)
+    X = pd.DataFrame({"a": rng.normal(size=3000), "b": rng.choice(["x", "y", "z"], 3000)})
+    y = (rng.random(3000) < 1 / (1 + np.exp(-(X["a"] + (X["b"] == "z"))))).astype(int)
+    gbm = GBMChallenger(n_estimators=30, random_state=0).fit(X[:2000], y[:2000])
+    cal = Calibrator(method="platt").fit(gbm.score_points(X[2000:]), y[2000:])
+    doc = save_model(tmp_path, gbm, {}, calibrator=cal)
+    assert doc["model_version"].startswith("gbm-") and doc["calibration"]["chosen"] == "platt"
+    loaded, _ = load_model(tmp_path)
+    assert np.allclose(loaded.predict_proba(X)[:, 1], cal.transform(gbm.score_points(X)))
+    assert np.array_equal(loaded.score_points(X), gbm.score_points(X))

@@ -117,8 +117,11 @@ def train(
     day = parse_date(as_of) or default_as_of(portfolio)
     with err.status("training"):
         result = train_model(portfolio, day, out, created_at=datetime.now(UTC), seed=seed)
-        write_model_report(result, out / "report.html")
-    Registry(registry).register(out, at=datetime.now(UTC))
+        write_model_report(result.report_input, out / "report.html")
+    models = Registry(registry)
+    models.register(out, at=datetime.now(UTC))
+    if result.challenger_artefact is not None:
+        models.register(out / "challenger", at=datetime.now(UTC))
     payload = summary(result)
     emit(payload, as_json, lambda: show({**payload, "model": str(out / "model.json")}))
 

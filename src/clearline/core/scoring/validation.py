@@ -1,0 +1,293 @@
+"""Model validation: discrimination, calibration, KS/ROC curves, champion vs challenger.
+
+Every result is plain JSON (dicts, lists, floats, ints, strings, None) so it can be kept
+in the model artefact as it is. ``y`` is 0/1 (1 = default); ``p`` is a predicted
+probability of default (higher = riskier). Stability (PSI of the score, CSI per
+feature) lives in ``stability.py`` and is re-exported here.
+
+Sample names used by the train service: ``"train"`` (development), ``"test"``
+(out-of-sample: borrowers the model never saw) and ``"oot"`` (out-of-time: a later
+observation date).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from clearline.core.scoring.metrics import _check, auc, brier, gini, ks
+from clearline.core.scoring.stability import csi, psi, psi_table, status
+
+__all__ = [
+    "calibration_table",
+    "compare_models",
+    "compare_predictions",
+    "csi",
+    "discrimination",
+    "ks_curve",
+    "predict_pd",
+    "psi",
+    "psi_table",
+    "roc_points",
+    "stability_summary",
+    "status",
+    "validate_model",
+    "validate_predictions",
+]
+
+
+def predict_pd(model: Any, X: Any) -> np.ndarray:
+    """Probability of the event (``classes_[1]``) for each row of ``X``."""
+    return np.asarray(model.predict_proba(X), dtype=np.float64)[:, 1]
+
+
+def discrimination(y: Any, p: Any) -> dict[str, Any]:
+    """AUC, KS, Gini and Brier of ``p`` against ``y``, with the sample size.
+
+    AUC, KS and Gini need both outcomes; on a one-class sample they are None (the Brier
+    score is still defined).
+    """
+    yb, pf = _check(y, p, both=False)
+    n, events = int(yb.size), int(yb.sum())
+    if n == 0:
+        raise ValueError("cannot validate on an empty sample")
+    both = 0 < events < n
+    return {
+        "n": n,
+        "events": events,
+        "event_rate": events / n,
+        "auc": auc(yb, pf) if both else None,
+        "ks": ks(yb, pf) if both else None,
+        "gini": gini(yb, pf) if both else None,
+        "brier": brier(yb, pf),
+    }
+
+
+def calibration_table(y: Any, p: Any, bins: int = 10) -> dict[str, Any]:
+    """Predicted against observed default rate by group of predicted PD.
+
+    Rows are sorted by ``p`` (stable, so ties keep input order) and cut into ``bins``
+    groups of (nearly) equal size: deciles by default.
+
+    Returns ``{"rows": [{"bin", "count", "events", "mean_predicted", "observed_rate",
+    "p_min", "p_max"}], "ece"}`` where ``ece`` (expected calibration error) is the
+    count-weighted mean of ``|mean_predicted - observed_rate|``.
+    """
+    if not (isinstance(bins, int | np.integer) and bins >= 1):
+        raise ValueError(f"bins must be an integer >= 1, got {bins!r}")
+    yb, pf = _check(y, p, both=False)
+    if yb.size == 0:
+        raise ValueError("cannot build a calibration table on an empty sample")
+    order = np.argsort(pf, kind="stable")
+    k = min(bins, yb.size)
+    # group id of each sorted row: equal-size groups, like np.array_split
+    group = np.empty(yb.size, dtype=np.int64)
+    group[order] = (np.arange(yb.size) * k) // yb.size
+    count = np.bincount(group, minlength=k)
+    events = np.bincount(group, weights=yb, minlength=k)
+    mean_p = np.bincount(group, weights=pf, minlength=k) / count
+    observed = events / count
+    p_min = np.full(k, np.inf)
+    p_max = np.full(k, -np.inf)
+    np.minimum.at(p_min, group, pf)
+    np.maximum.at(p_max, group, pf)
+    ece = float(np.sum(count * np.abs(mean_p - observed)) / yb.size)
+    rows = [
+        {
+            "bin": i + 1,
+            "count": int(count[i]),
+            "events": int(round(events[i])),
+            "mean_predicted": float(mean_p[i]),
+            "observed_rate": float(observed[i]),
+            "p_min": float(p_min[i]),
+            "p_max": float(p_max[i]),
+        }
+        for i in range(k)
+    ]
+    return {"rows": rows, "ece": ece}
+
+
+def _thin(n: int, keep: int, max_points: int | None) -> np.ndarray:
+    """Indices of at most ``max_points`` evenly spread points, always with ``keep``."""
+    if max_points is None or n <= max_points:
+        return np.arange(n)
+    if max_points < 3:
+        raise ValueError(f"max_points must be >= 3, got {max_points}")
+    picked = np.unique(np.linspace(0, n - 1, max_points - 1).round().astype(np.int64))
+    return np.union1d(picked, [keep])
+
+
+def ks_curve(y: Any, p: Any, max_points: int | None = 500) -> dict[str, Any]:
+    """Cumulative share of defaults and non-defaults at or below each distinct ``p``.
+
+    The largest gap is the KS statistic (equal to ``metrics.ks``); ``threshold_at_ks``
+    is the PD where it is reached. At most ``max_points`` points are returned (the
+    maximum always kept), so the curve stays small enough for an artefact.
+    """
+    yb, pf = _check(y, p)
+    values, inv = np.unique(pf, return_inverse=True)
+    events = np.bincount(inv, weights=yb)
+    totals = np.bincount(inv)
+    cdf_e = np.cumsum(events) / yb.sum()
+    cdf_n = np.cumsum(totals - events) / (yb.size - yb.sum())
+    gap = np.abs(cdf_e - cdf_n)
+    at = int(np.argmax(gap))
+    keep = _thin(values.size, at, max_points)
+    return {
+        "threshold": values[keep].tolist(),
+        "cdf_events": cdf_e[keep].tolist(),
+        "cdf_non_events": cdf_n[keep].tolist(),
+        "ks": float(gap[at]),
+        "threshold_at_ks": float(values[at]),
+    }
+
+
+def roc_points(y: Any, p: Any) -> dict[str, list[float]]:
+    """ROC curve at every distinct ``p`` (highest first), starting at (0, 0).
+
+    Tied predictions move along a diagonal segment, so the trapezoid area under these
+    points equals ``metrics.auc`` (mid-ranks) exactly.
+    """
+    yb, pf = _check(y, p)
+    _, inv = np.unique(-pf, return_inverse=True)  # group 0 = highest PD
+    events = np.bincount(inv, weights=yb)
+    totals = np.bincount(inv)
+    tpr = np.concatenate([[0.0], np.cumsum(events) / yb.sum()])
+    fpr = np.concatenate([[0.0], np.cumsum(totals - events) / (yb.size - yb.sum())])
+    return {"fpr": fpr.tolist(), "tpr": tpr.tolist()}
+
+
+def validate_predictions(y: Any, p: Any, bins: int = 10) -> dict[str, Any]:
+    """Discrimination plus calibration table and ECE of one sample's predictions."""
+    out = discrimination(y, p)
+    cal = calibration_table(y, p, bins)
+    out["ece"] = cal["ece"]
+    out["calibration"] = cal["rows"]
+    return out
+
+
+def validate_model(
+    model: Any, samples: Mapping[str, tuple[Any, Any]], *, bins: int = 10
+) -> dict[str, dict[str, Any]]:
+    """Metrics of ``model`` on each named sample ``{name: (X, y)}``.
+
+    Returns ``{name: {n, events, event_rate, auc, ks, gini, brier, ece, calibration}}``
+    (JSON-safe; see :func:`validate_predictions`).
+    """
+    if not samples:
+        raise ValueError("validate_model needs at least one named sample")
+    out = {}
+    for name, pair in samples.items():
+        if len(pair) != 2:
+            raise ValueError(f"sample {name!r} must be a pair (X, y)")
+        X, y = pair
+        out[name] = validate_predictions(np.asarray(y), predict_pd(model, X), bins)
+    return out
+
+
+def _group_by_value(p: np.ndarray) -> tuple[np.ndarray, int]:
+    _, inv = np.unique(p, return_inverse=True)
+    return inv, int(inv.max()) + 1
+
+
+def _weighted_auc(inv: np.ndarray, k: int, w1: np.ndarray, w0: np.ndarray) -> float:
+    """AUC with row weights (bootstrap multiplicities), ties counted half."""
+    e = np.bincount(inv, weights=w1, minlength=k)
+    n = np.bincount(inv, weights=w0, minlength=k)
+    below = np.cumsum(n) - n  # non-events with a strictly lower prediction
+    return float(np.sum(e * (below + 0.5 * n)) / (e.sum() * n.sum()))
+
+
+def compare_predictions(
+    y: Any,
+    p_champion: Any,
+    p_challenger: Any,
+    *,
+    n_boot: int = 200,
+    seed: int = 0,
+    names: tuple[str, str] = ("champion", "challenger"),
+) -> dict[str, Any]:
+    """Side-by-side metrics of two models' PDs on the same rows, and a paired bootstrap
+    of the AUC difference (challenger minus champion).
+
+    Each resample draws the rows with replacement once and scores both models on it,
+    so the interval reflects the pairing (no DeLong variance formula needed). Resamples
+    that miss one outcome are dropped. Deterministic for a given ``seed``.
+
+    Returns ``{names[0]: metrics, names[1]: metrics, "auc_diff", "ci95": [lo, hi],
+    "p_challenger_better", "n_boot", "n_used", "seed"}``.
+    """
+    if n_boot < 1:
+        raise ValueError(f"n_boot must be >= 1, got {n_boot}")
+    if names[0] == names[1]:
+        raise ValueError("the two models need different names")
+    yb, pa = _check(y, p_champion)
+    _, pb = _check(y, p_challenger)
+    ga, ka = _group_by_value(pa)
+    gb, kb = _group_by_value(pb)
+    rng = np.random.default_rng(seed)
+    n = yb.size
+    diffs = np.empty(n_boot)
+    for i in range(n_boot):  # one O(n) pass per resample; rows are never looped over
+        w = np.bincount(rng.integers(0, n, n), minlength=n).astype(np.float64)
+        w1, w0 = w * yb, w * (1.0 - yb)
+        if w1.sum() == 0 or w0.sum() == 0:
+            diffs[i] = np.nan
+            continue
+        diffs[i] = _weighted_auc(gb, kb, w1, w0) - _weighted_auc(ga, ka, w1, w0)
+    used = diffs[np.isfinite(diffs)]
+    point = auc(yb, pb) - auc(yb, pa)
+    lo, hi = np.quantile(used, [0.025, 0.975]) if used.size else (np.nan, np.nan)
+    return {
+        names[0]: discrimination(yb, pa),
+        names[1]: discrimination(yb, pb),
+        "auc_diff": float(point),
+        "ci95": [float(lo), float(hi)],
+        "p_challenger_better": float(np.mean(used > 0)) if used.size else None,
+        "n_boot": int(n_boot),
+        "n_used": int(used.size),
+        "seed": int(seed),
+    }
+
+
+def compare_models(
+    champion: Any,
+    challenger: Any,
+    X_test: Any,
+    y_test: Any,
+    *,
+    n_boot: int = 200,
+    seed: int = 0,
+    names: tuple[str, str] = ("champion", "challenger"),
+) -> dict[str, Any]:
+    """:func:`compare_predictions` of two fitted models on the same holdout."""
+    return compare_predictions(
+        np.asarray(y_test),
+        predict_pd(champion, X_test),
+        predict_pd(challenger, X_test),
+        n_boot=n_boot,
+        seed=seed,
+        names=names,
+    )
+
+
+def stability_summary(model: Any, dev_X: Any, recent_X: Any, bins: int = 10) -> dict[str, Any]:
+    """Score PSI (on ``score_points`` if the model has it, else the PD) and CSI of every
+    model feature on the model's own bins, development vs recent; JSON-safe.
+
+    Returns ``{"score_psi", "score_status", "score_bins": psi_table(...), "csi": [...]}``.
+    """
+    score = getattr(model, "score_points", None)
+    dev = score(dev_X) if score is not None else predict_pd(model, dev_X)
+    rec = score(recent_X) if score is not None else predict_pd(model, recent_X)
+    table = psi_table(dev, rec, bins)
+    features = list(getattr(model, "features_", []))
+    binner = model if hasattr(model, "binnings_") else None
+    return {
+        "score_psi": table["psi"],
+        "score_status": table["status"],
+        "score_bins": table,
+        "csi": csi(dev_X, recent_X, features, binner) if features else [],
+    }
