@@ -6,9 +6,14 @@ neighbours for a minimum bin share and a maximum bin count. Categorical features
 categories below the minimum share are pooled, the rest ordered by event rate and merged
 the same way. Missing values always get a bin of their own.
 
+Numeric special values (``special_codes``, e.g. -999 for "no bureau file") are taken
+out before binning, like missing values, and each gets a bin of its own.
+
 Bin layout of ``counts``/``events``/``woe`` for a feature with ``k`` regular bins:
 ``0 .. k-1`` regular, ``k`` missing, and for categorical features ``k + 1`` for
-categories never seen in training (always empty, so neutral: WoE 0).
+categories never seen in training (always empty, so neutral: WoE 0). Numeric features
+with ``s`` special values put them at ``k + 1 .. k + s`` in the order of ``specials``
+(a special value never seen in training has an empty, neutral bin).
 """
 
 from __future__ import annotations
@@ -19,10 +24,10 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from clearline.core.scoring.merging import enforce_size, pav, woe_iv
+from clearline.core.scoring.merging import enforce_size, woe_iv
+from clearline.core.scoring.trends import auto_trend, fit_trend
 
 Kind = Literal["numeric", "categorical"]
-Trend = Literal["auto", "ascending", "descending", "none"]
 
 
 @dataclass
@@ -35,12 +40,14 @@ class FeatureBinning:
     groups: list[list[str]]  # categorical: the categories of each regular bin
     counts: np.ndarray
     events: np.ndarray
-    trend: str  # "ascending" / "descending" event rate, "none", or "by_rate"
+    trend: str  # ascending/descending/peak/valley event rate, "none", or "by_rate"
+    specials: np.ndarray = field(default_factory=lambda: np.empty(0))  # numeric only
     woe: np.ndarray = field(init=False)
     iv_bins: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
         self.edges = np.asarray(self.edges, dtype=np.float64)
+        self.specials = np.asarray(self.specials, dtype=np.float64)
         self.counts = np.asarray(self.counts, dtype=np.int64)
         self.events = np.asarray(self.events, dtype=np.int64)
         self.woe, self.iv_bins = woe_iv(self.events, self.counts)
@@ -62,9 +69,12 @@ class FeatureBinning:
         return float(self.iv_bins.sum())
 
     def index_numeric(self, x: np.ndarray) -> np.ndarray:
-        """Bin index of each value of a float column (NaN goes to the missing bin)."""
+        """Bin index of each value of a float column (NaN goes to the missing bin,
+        special values to their own bins)."""
         idx = np.searchsorted(self.edges, x, side="right")
         idx[np.isnan(x)] = self.n_regular
+        for i, v in enumerate(self.specials.tolist()):  # a handful of codes at most
+            idx[x == v] = self.n_regular + 1 + i
         return idx
 
     def index_codes(self, codes: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -84,7 +94,7 @@ class FeatureBinning:
         regular = [
             f"[{_fmt(lo)}, {_fmt(hi)})" for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)
         ]
-        return [*regular, "(missing)"]
+        return [*regular, "(missing)", *(f"(special {_fmt(v)})" for v in self.specials)]
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe representation (WoE and IV are recomputed on load, exactly)."""
@@ -96,6 +106,7 @@ class FeatureBinning:
             "counts": self.counts.tolist(),
             "events": self.events.tolist(),
             "trend": self.trend,
+            "specials": self.specials.tolist(),
         }
 
     @classmethod
@@ -109,6 +120,7 @@ class FeatureBinning:
             counts=np.asarray(d["counts"], dtype=np.int64),
             events=np.asarray(d["events"], dtype=np.int64),
             trend=d["trend"],
+            specials=np.asarray(d.get("specials", []), dtype=np.float64),
         )
 
 
@@ -124,15 +136,23 @@ def fit_numeric(
     n_prebins: int,
     max_bins: int,
     min_share: float,
-    monotonic: Trend,
+    monotonic: str,
+    special_codes: np.ndarray | None = None,
 ) -> tuple[FeatureBinning, np.ndarray]:
-    """Fit monotonic bins to a float column ``x`` (NaN = missing) against 0/1 ``y``.
+    """Fit trend-constrained bins to a float column ``x`` (NaN = missing) against 0/1 ``y``.
 
-    With ``monotonic="auto"`` both trends are fitted and the one with the higher IV kept.
+    ``monotonic`` is one of ``trends.TRENDS``; ``auto`` is resolved by
+    :func:`trends.auto_trend`. ``special_codes`` are values binned on their own.
     Returns the binning and the bin index of every training row.
     """
+    specials = np.unique(np.asarray([] if special_codes is None else special_codes, float))
+    specials = specials[np.isfinite(specials)]
     missing = np.isnan(x)
-    finite = x[np.isfinite(x)]
+    regular = ~missing
+    if specials.size:
+        regular &= ~np.isin(x, specials)
+    xr = x[regular]
+    finite = xr[np.isfinite(xr)]
     if finite.size:
         # inverted_cdf: every edge is an observed value, so no pre-bin is empty.
         qs = np.quantile(finite, np.linspace(0.0, 1.0, n_prebins + 1)[1:-1], method="inverted_cdf")
@@ -140,43 +160,36 @@ def fit_numeric(
         pre_edges = np.unique(qs[qs > finite.min()])
     else:
         pre_edges = np.empty(0)
-    pre_idx = np.searchsorted(pre_edges, x[~missing], side="right")
+    pre_idx = np.searchsorted(pre_edges, xr, side="right")
     m = len(pre_edges) + 1
     n = np.bincount(pre_idx, minlength=m)
-    e = np.bincount(pre_idx, weights=y[~missing], minlength=m).round().astype(np.int64)
-    miss_n, miss_e = int(missing.sum()), int(y[missing].sum())
+    e = np.bincount(pre_idx, weights=y[regular], minlength=m).round().astype(np.int64)
 
-    trends: list[str] = ["ascending", "descending"] if monotonic == "auto" else [monotonic]
-    best: tuple[FeatureBinning, np.ndarray] | None = None
-    for trend in trends:
-        if trend == "none":
-            starts = np.arange(m)
-        else:
-            starts = pav(e, n, ascending=trend == "ascending")
-        starts = enforce_size(
-            e,
-            n,
-            starts,
-            min_count=min_share * len(x),
-            max_bins=max_bins,
-            total_e=float(y.sum()),
-            total_n=float(len(y)),
+    min_count = min_share * len(x)
+    if monotonic == "auto":
+        trend, starts = auto_trend(e, n, min_count=min_count, max_bins=max_bins)
+    else:
+        trend, starts = (
+            monotonic,
+            fit_trend(e, n, monotonic, min_count=min_count, max_bins=max_bins),
         )
-        cand = FeatureBinning(
-            name=name,
-            kind="numeric",
-            edges=pre_edges[starts[1:] - 1],
-            groups=[],
-            counts=np.append(np.add.reduceat(n, starts), miss_n),
-            events=np.append(np.add.reduceat(e, starts), miss_e),
-            trend=trend if len(starts) > 1 else "none",
-        )
-        if best is None or cand.iv > best[0].iv + 1e-12:
-            best = (cand, starts)
-    assert best is not None
-    binning, starts = best
-    idx = np.full(len(x), binning.n_regular, dtype=np.int64)
-    idx[~missing] = np.searchsorted(starts, pre_idx, side="right") - 1
+    # Missing and special rows, one bin each after the regular ones.
+    side_n = [int(missing.sum())] + [int((x == v).sum()) for v in specials.tolist()]
+    side_e = [int(y[missing].sum())] + [int(y[x == v].sum()) for v in specials.tolist()]
+    binning = FeatureBinning(
+        name=name,
+        kind="numeric",
+        edges=pre_edges[starts[1:] - 1],
+        groups=[],
+        counts=np.append(np.add.reduceat(n, starts), side_n),
+        events=np.append(np.add.reduceat(e, starts), side_e),
+        trend=trend if len(starts) > 1 else "none",
+        specials=specials,
+    )
+    idx = binning.index_numeric(x) if specials.size else np.full(len(x), m, dtype=np.int64)
+    if not specials.size:
+        idx[missing] = binning.n_regular
+    idx[regular] = np.searchsorted(starts, pre_idx, side="right") - 1
     return binning, idx
 
 

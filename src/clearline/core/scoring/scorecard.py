@@ -9,20 +9,20 @@ alone, so more points always means a lower PD.
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.exceptions import DataConversionWarning
 from sklearn.utils.validation import check_is_fitted
 
 from clearline.core.scoring import serialise
 from clearline.core.scoring.binning import FeatureBinning, fit_categorical, fit_numeric
+from clearline.core.scoring.crossfit import fold_ids, oof_woe
 from clearline.core.scoring.frame import Table
+from clearline.core.scoring.params import check_params, encode_y, specials_of, trend_of
 from clearline.core.scoring.points import points_table, rank_lost
-from clearline.core.scoring.selection import fit_signed_lr, select_features
+from clearline.core.scoring.selection import fit_model, select_features
 
 
 class Scorecard(ClassifierMixin, BaseEstimator):
@@ -36,11 +36,21 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         Minimum share of the training rows in every regular bin.
     n_prebins : int
         Quantile pre-bins of numeric features before merging.
-    monotonic : {"auto", "ascending", "descending", "none"}
-        Trend of the event rate over a numeric feature; "auto" keeps the higher-IV one.
-    iv_min, max_corr, max_features : feature selection (see ``selection.py``).
-    C : float
-        Inverse L2 strength of the logistic regression on WoE.
+    monotonic : {"auto", "ascending", "descending", "peak", "valley", "none"} or dict
+        Trend of the event rate over a numeric feature, or a dict feature -> trend
+        ("auto" for features it leaves out). "auto" picks by information value; a peak
+        or valley must clearly beat the best monotonic fit (see ``trends.py``).
+    special_codes : list of numbers or dict feature -> list, optional
+        Numeric values that mean something else than their size (e.g. -999 "no file");
+        each gets a bin of its own, like missing values.
+    selection : {"iv", "stepwise", "l1"}
+        After the IV and correlation filters: "iv" keeps them all, "stepwise" adds
+        features forward while the BIC of the WoE regression falls, "l1" keeps the
+        non-zero coefficients of an L1 regression with C chosen by inner CV.
+    iv_min, max_corr, max_features : feature filters (see ``selection.py``).
+    C : float or "auto"
+        Inverse L2 strength of the logistic regression on WoE; "auto" chooses it by
+        cross-validation inside the training data.
     base_score, base_odds, pdo : points scaling: ``base_score`` points at good:bad odds
         ``base_odds``, and the odds double every ``pdo`` points.
     categorical : list of str, optional
@@ -54,7 +64,9 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         max_bins: int = 10,
         min_bin_share: float = 0.03,
         n_prebins: int = 20,
-        monotonic: str = "auto",
+        monotonic: str | dict[str, str] = "auto",
+        special_codes: list[float] | dict[str, list[float]] | None = None,
+        selection: str = "iv",
         iv_min: float = 0.02,
         max_corr: float = 0.8,
         C: float = 1.0,
@@ -69,6 +81,8 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         self.min_bin_share = min_bin_share
         self.n_prebins = n_prebins
         self.monotonic = monotonic
+        self.special_codes = special_codes
+        self.selection = selection
         self.iv_min = iv_min
         self.max_corr = max_corr
         self.C = C
@@ -90,7 +104,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
     # ------------------------------------------------------------------ fitting
     def fit(self, X: Any, y: Any) -> Scorecard:
         """Bin every column, select features, fit the regression and the points."""
-        self._check_params()
+        check_params(self)
         table = Table(X)
         if table.n_rows == 0:
             raise ValueError("X has no rows: cannot fit a scorecard on empty data")
@@ -99,13 +113,17 @@ class Scorecard(ClassifierMixin, BaseEstimator):
                 f"X has 0 feature(s) (shape=({table.n_rows}, 0)) while a minimum of 1 is "
                 "required: cannot fit a scorecard without features"
             )
-        yb = self._encode_y(y, table.n_rows)
+        check_params(self, table.names)
+        yb = encode_y(self, y, table.n_rows)
         forced = set(self.categorical or ())
         unknown = sorted(forced - set(table.names))
         if unknown:
             raise ValueError(f"categorical names columns not in X: {unknown}")
         binnings: list[FeatureBinning] = []
         woe = np.empty((table.n_rows, len(table.names)))
+        # Stepwise and L1 choose on out-of-fold WoE (see crossfit.py); "iv" needs none.
+        oof = np.empty_like(woe) if self.selection != "iv" else None
+        folds = fold_ids(yb, 0 if self.random_state is None else int(self.random_state))
         for j, name in enumerate(table.names):
             if name in forced or not table.is_numeric(name):
                 codes, labels = table.categories(name)
@@ -120,10 +138,13 @@ class Scorecard(ClassifierMixin, BaseEstimator):
                     n_prebins=self.n_prebins,
                     max_bins=self.max_bins,
                     min_share=self.min_bin_share,
-                    monotonic=self.monotonic,  # type: ignore[arg-type]
+                    monotonic=trend_of(self.monotonic, name),
+                    special_codes=specials_of(self.special_codes, name),
                 )
             binnings.append(b)
             woe[:, j] = b.woe[idx]
+            if oof is not None:
+                oof[:, j] = oof_woe(idx, yb, len(b.counts), folds)
         names = [b.name for b in binnings]
         ivs = np.array([b.iv for b in binnings])
         kept, reasons = select_features(
@@ -134,8 +155,16 @@ class Scorecard(ClassifierMixin, BaseEstimator):
             max_corr=self.max_corr,
             max_features=self.max_features,
         )
-        cols, coef, intercept = fit_signed_lr(
-            woe, yb, kept, names, reasons, C=self.C, random_state=self.random_state
+        cols, coef, intercept, c_used = fit_model(
+            woe,
+            yb,
+            kept,
+            names,
+            reasons,
+            selection=self.selection,
+            selection_woe=oof,
+            C=self.C,
+            random_state=self.random_state,
         )
         self.n_features_in_ = len(names)
         if table.has_names:
@@ -147,59 +176,9 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         self.features_ = [names[j] for j in cols]
         self.coef_ = coef
         self.intercept_ = intercept
+        self.C_ = c_used
         self._set_points()
         return self
-
-    def _check_params(self) -> None:
-        if not (isinstance(self.max_bins, int | np.integer) and self.max_bins >= 1):
-            raise ValueError(f"max_bins must be an integer >= 1, got {self.max_bins!r}")
-        if not (isinstance(self.n_prebins, int | np.integer) and self.n_prebins >= 1):
-            raise ValueError(f"n_prebins must be an integer >= 1, got {self.n_prebins!r}")
-        if not 0.0 <= self.min_bin_share < 0.5:
-            raise ValueError(f"min_bin_share must be in [0, 0.5), got {self.min_bin_share!r}")
-        if self.monotonic not in ("auto", "ascending", "descending", "none"):
-            raise ValueError(
-                f"monotonic must be auto, ascending, descending or none, got {self.monotonic!r}"
-            )
-        if not (self.C > 0 and self.pdo > 0 and self.base_odds > 0):
-            raise ValueError("C, pdo and base_odds must be positive")
-        if self.max_features is not None and self.max_features < 1:
-            raise ValueError(f"max_features must be >= 1 or None, got {self.max_features!r}")
-
-    def _encode_y(self, y: Any, n_rows: int) -> np.ndarray:
-        """Check y and return it as 0/1 floats with ``classes_[1]`` as 1."""
-        if y is None:
-            raise ValueError("Scorecard requires y to be passed, but the target y is None")
-        if hasattr(y, "to_numpy"):
-            y = y.to_numpy()
-        arr = np.asarray(y)
-        if arr.ndim == 2 and arr.shape[1] == 1:
-            warnings.warn(
-                "A column-vector y was passed when a 1d array was expected: use shape (n,)",
-                DataConversionWarning,
-                stacklevel=3,
-            )
-            arr = arr.ravel()
-        if arr.ndim != 1:
-            raise ValueError(f"y must be 1-D, got shape {arr.shape}")
-        if len(arr) != n_rows:
-            raise ValueError(f"X has {n_rows} rows but y has {len(arr)}: lengths must match")
-        if pd.isna(arr).any():
-            raise ValueError("y has missing values; the target must be known for every row")
-        if arr.dtype.kind in "fc" and not np.all(np.isfinite(arr)):
-            raise ValueError("y has infinite values")
-        classes = np.unique(arr)
-        if arr.dtype.kind == "f" and len(classes) > 2 and np.any(classes != np.round(classes)):
-            raise ValueError("Unknown label type: continuous. y must be a binary target")
-        if len(classes) > 2:
-            raise ValueError(
-                f"Only binary classification is supported. y has {len(classes)} classes: "
-                f"{classes[:5]}"
-            )
-        if len(classes) < 2:
-            raise ValueError(f"y must be binary but has only 1 class ({classes[0]!r})")
-        self.classes_ = classes
-        return (arr == classes[1]).astype(np.float64)
 
     def _set_points(self) -> None:
         """Points per bin from the coefficients (see the module docstring)."""

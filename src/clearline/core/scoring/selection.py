@@ -1,9 +1,11 @@
 """Feature selection on weight-of-evidence columns and the sign-constrained regression.
 
-Selection order: information value below ``iv_min`` out; then, strongest first, any
-feature whose WoE correlates beyond ``max_corr`` with one already kept out; then at most
-``max_features`` by IV. The logistic regression is refitted without the worst
-wrong-signed feature until every coefficient has the expected sign.
+Filters first, in every mode: information value below ``iv_min`` out; then, strongest
+first, any feature whose WoE correlates beyond ``max_corr`` with one already kept out;
+then at most ``max_features`` by IV. Then the mode (``fit_model``): ``iv`` keeps every
+filtered feature, ``stepwise`` adds them forward while the BIC falls, ``l1`` keeps the
+non-zero coefficients of an L1 regression. The final logistic regression is refitted
+without the worst wrong-signed feature until every coefficient has the expected sign.
 """
 
 from __future__ import annotations
@@ -11,7 +13,13 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
+from sklearn.model_selection import StratifiedKFold
+
+#: Grid of C tried by ``C="auto"`` and by the L1 path (inverse regularisation strength).
+C_GRID = np.logspace(-3, 1, 9)
+#: Inner folds used to choose C.
+INNER_FOLDS = 4
 
 
 def select_features(
@@ -64,6 +72,141 @@ def select_features(
     return kept, reasons
 
 
+def _lr(C: float, random_state: int | None, **kw: object) -> LogisticRegression:
+    return LogisticRegression(C=C, max_iter=1000, random_state=random_state, **kw)
+
+
+def _inner_cv(y: np.ndarray, random_state: int | None) -> StratifiedKFold:
+    folds = int(min(INNER_FOLDS, max(2, min(y.sum(), len(y) - y.sum()))))
+    seed = 0 if random_state is None else random_state  # deterministic by default
+    return StratifiedKFold(folds, shuffle=True, random_state=seed)
+
+
+def choose_C(woe: np.ndarray, y: np.ndarray, cols: list[int], random_state: int | None) -> float:
+    """C of the L2 regression with the best inner-CV log loss (training rows only)."""
+    if not cols:
+        return 1.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = LogisticRegressionCV(
+            Cs=C_GRID,
+            l1_ratios=(0.0,),
+            cv=_inner_cv(y, random_state),
+            scoring="neg_log_loss",
+            max_iter=1000,
+            use_legacy_attributes=False,
+        ).fit(woe[:, cols], y)
+    return float(np.ravel(m.C_)[0])
+
+
+def l1_keep(woe: np.ndarray, y: np.ndarray, cols: list[int], random_state: int | None) -> list[int]:
+    """Columns with a non-zero (and rightly signed) L1 coefficient.
+
+    C comes from the L1 path by inner CV with the one-standard-error rule: the
+    strongest penalty whose log loss is within one standard error of the best. The
+    CV-best C alone is known to keep too many weak columns.
+    """
+    if not cols:
+        return []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = LogisticRegressionCV(
+            Cs=C_GRID,
+            l1_ratios=(1.0,),
+            solver="liblinear",
+            cv=_inner_cv(y, random_state),
+            scoring="neg_log_loss",
+            max_iter=1000,
+            random_state=random_state,
+            use_legacy_attributes=False,
+        ).fit(woe[:, cols], y)
+        scores = np.asarray(m.scores_).reshape(-1, len(C_GRID))  # (folds, Cs)
+        mean = scores.mean(axis=0)
+        se = scores.std(axis=0, ddof=1) / np.sqrt(scores.shape[0])
+        best = int(np.argmax(mean))
+        c = float(C_GRID[int(np.flatnonzero(mean >= mean[best] - se[best])[0])])
+        lr = _lr(c, random_state, l1_ratio=1.0, solver="liblinear").fit(woe[:, cols], y)
+    coef = np.ravel(lr.coef_)
+    return [c for c, b in zip(cols, coef, strict=True) if b < 0]
+
+
+def _loglik(lr: LogisticRegression, X: np.ndarray, y: np.ndarray) -> float:
+    p = np.clip(lr.predict_proba(X)[:, 1], 1e-15, 1 - 1e-15)
+    return float(np.sum(y * np.log(p) + (1 - y) * np.log1p(-p)))
+
+
+def stepwise_keep(
+    woe: np.ndarray, y: np.ndarray, cols: list[int], C: float, random_state: int | None
+) -> list[int]:
+    """Forward selection by BIC: add the column that lowers it most while all
+    coefficients stay negative; stop when no column lowers it."""
+    n = len(y)
+    rate = (y.sum() + 0.5) / (n + 1.0)
+    best_bic = -2.0 * float(y.sum() * np.log(rate) + (n - y.sum()) * np.log1p(-rate)) + np.log(n)
+    chosen: list[int] = []
+    left = list(cols)
+    while left:
+        step: tuple[float, int] | None = None
+        for c in left:
+            trial = [*chosen, c]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                lr = _lr(C, random_state).fit(woe[:, trial], y)
+            if not np.all(lr.coef_[0] < 0):
+                continue
+            bic = -2.0 * _loglik(lr, woe[:, trial], y) + (len(trial) + 1) * np.log(n)
+            if bic < best_bic - 1e-9 and (step is None or bic < step[0]):
+                step = (bic, c)
+        if step is None:
+            break
+        best_bic = step[0]
+        chosen.append(step[1])
+        left.remove(step[1])
+    return chosen
+
+
+def fit_model(
+    woe: np.ndarray,
+    y: np.ndarray,
+    cols: list[int],
+    names: list[str],
+    reasons: dict[str, str],
+    *,
+    selection: str,
+    C: float | str,
+    random_state: int | None,
+    selection_woe: np.ndarray | None = None,
+) -> tuple[list[int], np.ndarray, float, float]:
+    """Apply the selection mode to the filtered ``cols``, then :func:`fit_signed_lr`.
+
+    ``C="auto"`` is chosen by inner cross-validation on these rows (after the mode's
+    selection), so a model inside an outer CV never sees its test fold.
+    ``selection_woe`` (same shape as ``woe``, e.g. out-of-fold WoE) is the design the
+    stepwise and L1 searches run on; the final regression always uses ``woe``.
+    Returns the kept columns, coefficients, intercept and the C used.
+    """
+    c_value = 1.0 if C == "auto" else float(C)
+    design = woe if selection_woe is None else selection_woe
+    if selection == "stepwise":
+        keep = stepwise_keep(design, y, cols, c_value, random_state)
+        why = "not chosen by stepwise BIC"
+    elif selection == "l1":
+        keep = l1_keep(design, y, cols, random_state)
+        why = "zero or wrong-sign L1 coefficient"
+    else:
+        keep = list(cols)
+        why = ""
+    for c in cols:
+        if c not in keep:
+            reasons[names[c]] = why
+    if C == "auto":
+        c_value = choose_C(woe, y, keep, random_state)
+    cols, coef, intercept = fit_signed_lr(
+        woe, y, keep, names, reasons, C=c_value, random_state=random_state
+    )
+    return cols, coef, intercept, c_value
+
+
 def fit_signed_lr(
     woe: np.ndarray,
     y: np.ndarray,
@@ -85,7 +228,7 @@ def fit_signed_lr(
     """
     cols = list(cols)
     while cols:
-        lr = LogisticRegression(C=C, max_iter=1000, random_state=random_state)
+        lr = _lr(C, random_state)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", category=UserWarning)
             lr.fit(woe[:, cols], y)

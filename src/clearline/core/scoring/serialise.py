@@ -20,11 +20,13 @@ FORMAT = "clearline.Scorecard/1"
 
 
 def _plain(v: Any) -> Any:
-    """Parameter value as a plain JSON type (numpy scalars and tuples unwrapped)."""
+    """Parameter value as a plain JSON type (numpy scalars, tuples and dicts unwrapped)."""
     if isinstance(v, np.generic):
         return v.item()
-    if isinstance(v, list | tuple):
+    if isinstance(v, list | tuple | np.ndarray):
         return [_plain(x) for x in v]
+    if isinstance(v, dict):  # per-feature settings (monotonic, special_codes)
+        return {str(k): _plain(x) for k, x in v.items()}
     if v is None or isinstance(v, bool | int | float | str):
         return v
     raise TypeError(f"parameter value {v!r} is not JSON-safe (use int/float/str/None)")
@@ -44,6 +46,7 @@ def to_dict(sc: Scorecard) -> dict[str, Any]:
         "features": list(sc.features_),
         "coef": sc.coef_.tolist(),
         "intercept": sc.intercept_,
+        "C": sc.C_,
         "factor": sc.factor_,
         "offset": sc.offset_,
         "intercept_points": sc.intercept_points_,
@@ -73,6 +76,7 @@ def restore(sc: Scorecard, d: dict[str, Any]) -> None:
         sc.features_ = list(d["features"])
         sc.coef_ = np.asarray(d["coef"], dtype=np.float64)
         sc.intercept_ = float(d["intercept"])
+        sc.C_ = float(d.get("C", sc.C if not isinstance(sc.C, str) else np.nan))
         sc.factor_ = float(d["factor"])
         sc.offset_ = float(d["offset"])
         sc.intercept_points_ = float(d["intercept_points"])

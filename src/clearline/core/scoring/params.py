@@ -1,0 +1,125 @@
+"""Checks of the Scorecard's parameters and their per-feature lookup.
+
+``monotonic`` and ``special_codes`` take one value for every feature or a dict
+feature -> value; the dict form falls back to the default for features it leaves out.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.exceptions import DataConversionWarning
+
+from clearline.core.scoring.trends import TRENDS
+
+SELECTIONS = ("iv", "stepwise", "l1")
+
+
+def trend_of(monotonic: str | dict[str, str], name: str) -> str:
+    """The trend setting of feature ``name`` (``auto`` when a dict leaves it out)."""
+    if isinstance(monotonic, dict):
+        return monotonic.get(name, "auto")
+    return monotonic
+
+
+def specials_of(special_codes: Any, name: str) -> np.ndarray:
+    """The special values of feature ``name`` as floats (none when not given)."""
+    if special_codes is None:
+        return np.empty(0)
+    if isinstance(special_codes, dict):
+        special_codes = special_codes.get(name, [])
+    return np.asarray(list(special_codes), dtype=np.float64)
+
+
+def _check_trend(v: Any, where: str) -> None:
+    if v not in TRENDS:
+        raise ValueError(f"{where} must be one of {', '.join(TRENDS)}, got {v!r}")
+
+
+def _check_codes(v: Any, where: str) -> None:
+    if isinstance(v, str | bytes) or not hasattr(v, "__iter__"):
+        raise ValueError(f"{where} must be a list of numbers, got {v!r}")
+    for c in v:
+        if isinstance(c, bool) or not isinstance(c, int | float | np.integer | np.floating):
+            raise ValueError(f"{where} must hold numbers only, got {c!r}")
+        if not np.isfinite(c):
+            raise ValueError(f"{where} must hold finite numbers (NaN is missing), got {c!r}")
+
+
+def check_params(sc: Any, names: list[str] | None = None) -> None:
+    """Raise a ValueError naming the first bad parameter of scorecard ``sc``.
+
+    With ``names`` (the columns of X), dict-valued settings must only name those.
+    """
+    if not (isinstance(sc.max_bins, int | np.integer) and sc.max_bins >= 1):
+        raise ValueError(f"max_bins must be an integer >= 1, got {sc.max_bins!r}")
+    if not (isinstance(sc.n_prebins, int | np.integer) and sc.n_prebins >= 1):
+        raise ValueError(f"n_prebins must be an integer >= 1, got {sc.n_prebins!r}")
+    if not 0.0 <= sc.min_bin_share < 0.5:
+        raise ValueError(f"min_bin_share must be in [0, 0.5), got {sc.min_bin_share!r}")
+    if isinstance(sc.monotonic, dict):
+        for k, v in sc.monotonic.items():
+            _check_trend(v, f"monotonic[{k!r}]")
+    else:
+        _check_trend(sc.monotonic, "monotonic")
+    if isinstance(sc.special_codes, dict):
+        for k, v in sc.special_codes.items():
+            _check_codes(v, f"special_codes[{k!r}]")
+    elif sc.special_codes is not None:
+        _check_codes(sc.special_codes, "special_codes")
+    if sc.selection not in SELECTIONS:
+        raise ValueError(f"selection must be one of {', '.join(SELECTIONS)}, got {sc.selection!r}")
+    if isinstance(sc.C, str):
+        if sc.C != "auto":
+            raise ValueError(f"C must be a positive number or 'auto', got {sc.C!r}")
+    elif not sc.C > 0:
+        raise ValueError(f"C must be positive, got {sc.C!r}")
+    if not (sc.pdo > 0 and sc.base_odds > 0):
+        raise ValueError("pdo and base_odds must be positive")
+    if sc.max_features is not None and sc.max_features < 1:
+        raise ValueError(f"max_features must be >= 1 or None, got {sc.max_features!r}")
+    if names is not None:
+        have = set(names)
+        for pname in ("monotonic", "special_codes"):
+            value = getattr(sc, pname)
+            unknown = sorted(set(value) - have) if isinstance(value, dict) else []
+            if unknown:
+                raise ValueError(f"{pname} names columns not in X: {unknown}")
+
+
+def encode_y(sc: Any, y: Any, n_rows: int) -> np.ndarray:
+    """Check y, set ``sc.classes_`` and return y as 0/1 floats with ``classes_[1]`` as 1."""
+    if y is None:
+        raise ValueError("Scorecard requires y to be passed, but the target y is None")
+    if hasattr(y, "to_numpy"):
+        y = y.to_numpy()
+    arr = np.asarray(y)
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        warnings.warn(
+            "A column-vector y was passed when a 1d array was expected: use shape (n,)",
+            DataConversionWarning,
+            stacklevel=4,
+        )
+        arr = arr.ravel()
+    if arr.ndim != 1:
+        raise ValueError(f"y must be 1-D, got shape {arr.shape}")
+    if len(arr) != n_rows:
+        raise ValueError(f"X has {n_rows} rows but y has {len(arr)}: lengths must match")
+    if pd.isna(arr).any():
+        raise ValueError("y has missing values; the target must be known for every row")
+    if arr.dtype.kind in "fc" and not np.all(np.isfinite(arr)):
+        raise ValueError("y has infinite values")
+    classes = np.unique(arr)
+    if arr.dtype.kind == "f" and len(classes) > 2 and np.any(classes != np.round(classes)):
+        raise ValueError("Unknown label type: continuous. y must be a binary target")
+    if len(classes) > 2:
+        raise ValueError(
+            f"Only binary classification is supported. y has {len(classes)} classes: {classes[:5]}"
+        )
+    if len(classes) < 2:
+        raise ValueError(f"y must be binary but has only 1 class ({classes[0]!r})")
+    sc.classes_ = classes
+    return (arr == classes[1]).astype(np.float64)
