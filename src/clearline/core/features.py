@@ -119,8 +119,14 @@ def build_features(portfolio: Portfolio, as_of: date) -> pl.DataFrame:
         loan_balances(ln, inst)
         .group_by("account_id")
         .agg(
-            pl.col("outstanding").sum(),
-            pl.col("instalment").filter(pl.col("open")).sum().alias("instalment_burden"),
+            # Sums in integer cents: the same total whatever the row order or batching.
+            ((pl.col("outstanding") * 100).round(0).cast(pl.Int64).sum() / 100).alias(
+                "outstanding"
+            ),
+            (
+                (pl.col("instalment") * 100).round(0).cast(pl.Int64).filter(pl.col("open")).sum()
+                / 100
+            ).alias("instalment_burden"),
         )
     )
     links = linked_arrears(portfolio.links, accounts, arrears)

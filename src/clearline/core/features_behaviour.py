@@ -16,6 +16,11 @@ TRANSFER_WINDOW = timedelta(days=7)
 _US_PER_HOUR = 3_600_000_000
 
 
+def _cents_sum(column: str) -> pl.Expr:
+    """Money summed in integer cents: the total does not depend on row order or batching."""
+    return (pl.col(column) * 100).round(0).cast(pl.Int64).sum() / 100
+
+
 def _since(cutoff: datetime, days: int) -> datetime:
     return cutoff - timedelta(days=days)
 
@@ -70,9 +75,9 @@ def transfers_after_drawdowns(ev: pl.LazyFrame, cutoff: datetime) -> pl.LazyFram
         )
         .filter((pl.col("tr_ts") - pl.col("dd_ts")) < window)
         .group_by("account_id")
-        .agg(pl.col("tr_amount").sum().alias("_moved"))
+        .agg(_cents_sum("tr_amount").alias("_moved"))
     )
-    drawn = dd.group_by("account_id").agg(pl.col("dd_amount").sum().alias("_drawn"))
+    drawn = dd.group_by("account_id").agg(_cents_sum("dd_amount").alias("_drawn"))
     first_out = (
         dd.join_asof(
             tr.select("account_id", "tr_ts"),

@@ -140,7 +140,7 @@ def loans(events: pl.DataFrame, cutoff: datetime) -> pl.DataFrame:
         .agg((pl.col("cents").sum() / _CENTS).alias("repaid"))
     )
     return (
-        dd.join(repaid, on="loan_id", how="left")
+        dd.join(repaid, on="loan_id", how="left", maintain_order="left")
         .with_columns(pl.col("repaid").fill_null(0.0))
         .collect()
     )
@@ -256,7 +256,7 @@ def loan_balances(loans_frame: pl.DataFrame, inst: pl.DataFrame) -> pl.DataFrame
     open_loans = inst.group_by("loan_id").agg(pl.col("paid_on").null_count().gt(0).alias("open"))
     total = pl.col("n") * pl.col("instalment")
     retired = pl.col("repaid") * pl.col("principal") / total
-    return loans_frame.join(open_loans, on="loan_id", how="left").select(
+    return loans_frame.join(open_loans, on="loan_id", how="left", maintain_order="left").select(
         "account_id",
         "loan_id",
         pl.when(total > 0)

@@ -68,7 +68,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         special_codes: list[float] | dict[str, list[float]] | None = None,
         selection: str = "iv",
         iv_min: float = 0.02,
-        max_corr: float = 0.8,
+        max_corr: float = 0.95,
         C: float = 1.0,
         base_score: float = 600.0,
         base_odds: float = 50.0,
