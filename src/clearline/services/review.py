@@ -4,53 +4,21 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import Any
 
-import numpy as np
 import polars as pl
 
 from clearline.core.decide import decide
 from clearline.core.features import build_features
 from clearline.core.policy import Policy
 from clearline.core.portfolio import Portfolio
-from clearline.core.scoring.scorecard import Scorecard
-
-ENGINES = ("local",)
-
-
-def check_engine(engine: str) -> None:
-    if engine == "spark":
-        raise ValueError(
-            "the spark engine is not available in this version; use --engine local "
-            "(it gives the decisions the spark engine will)"
-        )
-    if engine not in ENGINES:
-        raise ValueError(f"unknown engine {engine!r}; choose one of: local, spark")
-
-
-def score_accounts(features: pl.DataFrame, model: Scorecard, *, top: int = 4) -> pl.DataFrame:
-    """Score, PD and the model's own ranked reasons (features that lost points)."""
-    X = features  # the model looks its own columns up by name
-    pd_ = model.predict_proba(X)[:, 1]
-    points = model.score_points(X)
-    idx, _lost = model.explain_indices(X, top)
-    names = np.asarray([*model.features_, None], dtype=object)
-    ranked = names[np.where(idx < 0, len(model.features_), idx)]
-    reasons = pl.DataFrame(
-        {f"r{i}": pl.Series(ranked[:, i], dtype=pl.String) for i in range(ranked.shape[1])}
-    ).select(pl.concat_list(pl.all()).list.drop_nulls().alias("score_reasons"))
-    return pl.DataFrame(
-        {
-            "account_id": features.get_column("account_id"),
-            "score": pl.Series(points, dtype=pl.Float64),
-            "pd": pl.Series(pd_, dtype=pl.Float64),
-        }
-    ).with_columns(reasons.get_column("score_reasons"))
+from clearline.core.scoring.apply import score_accounts
 
 
 def review_decisions(
     portfolio: Portfolio,
     as_of: date,
-    model: Scorecard,
+    model: Any,
     model_version: str,
     policy: Policy,
     *,

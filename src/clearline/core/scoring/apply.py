@@ -1,0 +1,59 @@
+"""Apply a fitted model to accounts: score, PD and ranked reasons in one pass.
+
+The scorecard goes through the compiled kernel (``kernel.py``), which is bit-identical to
+``Scorecard.score_points`` / ``predict_proba`` / ``explain_indices`` and much faster; the
+GBM challenger uses its own methods. A calibrated model keeps its base model's points and
+reasons and changes only the PD.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from clearline.core.scoring.calibrated import CalibratedModel
+from clearline.core.scoring.kernel import compile_plan
+from clearline.core.scoring.scorecard import Scorecard
+
+
+def score_with_reasons(
+    model: Any, X: Any, top: int = 4
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(score, pd, reason_idx) for every row; ``reason_idx`` indexes ``model.features_``
+    (-1 = no further reason), most points lost first."""
+    base, calibrator = (
+        (model.model, model.calibrator) if isinstance(model, CalibratedModel) else (model, None)
+    )
+    if isinstance(base, Scorecard):
+        score, pd_, idx, _ = compile_plan(base).score(X, top)
+    else:
+        score = base.score_points(X)
+        pd_ = base.predict_proba(X)[:, 1]
+        idx, _ = base.explain_indices(X, top)
+    if calibrator is not None:
+        pd_ = calibrator.transform(score if calibrator.input_ == "score" else pd_)
+    return score, pd_, idx
+
+
+def score_accounts(features: pl.DataFrame, model: Any, *, top: int = 4) -> pl.DataFrame:
+    """``account_id, score, pd, score_reasons`` (feature names, most points lost first)."""
+    score, pd_, idx = score_with_reasons(model, features, top)
+    names = pl.Series("name", list(model.features_), dtype=pl.String)
+    ranked = pl.DataFrame({f"r{i}": idx[:, i].astype(np.int64) for i in range(idx.shape[1])})
+    reasons = ranked.select(
+        pl.concat_list(
+            pl.when(pl.col(c) >= 0).then(pl.lit(names).gather(pl.col(c).clip(0)))
+            for c in ranked.columns
+        )
+        .list.drop_nulls()
+        .alias("score_reasons")
+    )
+    return pl.DataFrame(
+        {
+            "account_id": features.get_column("account_id"),
+            "score": pl.Series(score, dtype=pl.Float64),
+            "pd": pl.Series(pd_, dtype=pl.Float64),
+        }
+    ).with_columns(reasons.get_column("score_reasons"))
