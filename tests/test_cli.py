@@ -239,9 +239,9 @@ def test_a_malformed_copy_is_refused_and_leaves_the_database_unchanged(
                 "--out",
                 "{tmp}/d.csv",
                 "--engine",
-                "spark",
+                "dask",
             ],
-            "spark",
+            "unknown engine",
         ),
         (
             [
@@ -332,3 +332,37 @@ def test_a_trained_model_is_registered_and_a_retired_one_cannot_review(
     assert run("models", "retire", version, "--by", "bob", "--registry", reg2)[0] == 0
     code, _, err = run(*review)
     assert code != 0 and "retired" in err
+
+
+def test_the_spark_engine_gives_the_local_engines_decisions_from_the_command_line(
+    other_dir: Path, model_dir: Path, tmp_path: Path
+) -> None:
+    tables = {}
+    for engine in ("local", "spark"):
+        out = tmp_path / f"{engine}.parquet"
+        code, _, err = run(
+            "whatif",
+            "--data",
+            str(other_dir),
+            "--model",
+            str(model_dir),
+            "--baseline",
+            BASELINE,
+            "--candidate",
+            TIGHTENED,
+            "--out",
+            str(out),
+            "--as-of",
+            "2024-11-30",
+            "--engine",
+            engine,
+            "--json",
+        )
+        assert code == 0, err
+        tables[engine] = pl.read_parquet(out).sort("account_id")
+    decided = [
+        c
+        for c in tables["local"].columns
+        if c.startswith(("action", "new_limit", "reasons", "layer", "grade"))
+    ]
+    assert tables["local"].select(decided).equals(tables["spark"].select(decided))

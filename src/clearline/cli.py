@@ -127,25 +127,22 @@ def train(
 
 
 def _prepare(data: str, as_of: str | None, model: str, engine: str, registry: Path):  # noqa: ANN202
-    from clearline.core.features import build_features
     from clearline.core.scoring.artefact import load_model
+    from clearline.engines import check_engine
     from clearline.services.data import default_as_of, load_data
-    from clearline.services.review import check_engine
     from clearline.store.registry import Registry
 
     check_engine(engine)
     models = Registry(registry)
     # --model takes a folder, or a version from the registry.
     folder = Path(model) if Path(model).exists() or models.state(model) is None else None
-    scorecard, artefact = load_model(folder or models.model_dir(model))
+    scorer, artefact = load_model(folder or models.model_dir(model))
     if models.state(artefact["model_version"]) == "retired":
         raise ValueError(f"model {artefact['model_version']} is retired; use an approved model")
     with err.status("loading portfolio"):
         portfolio = load_data(data)
     day = parse_date(as_of) or default_as_of(portfolio)
-    with err.status("building features"):
-        features = build_features(portfolio, day)
-    return portfolio, day, scorecard, artefact, features
+    return portfolio, day, scorer, artefact
 
 
 @app.command()
@@ -163,13 +160,14 @@ def review(
     """Decide every account: keep, increase, decrease, freeze or close, with reasons."""
     from clearline.core.policy import load_policy
     from clearline.core.whatif import summarize_review
-    from clearline.services.review import review_decisions, write_table
+    from clearline.engines import decide_portfolio
+    from clearline.services.review import write_table
 
     pol = load_policy(policy)
-    portfolio, day, scorecard, artefact, features = _prepare(data, as_of, model, engine, registry)
-    with err.status("deciding"):
-        decisions = review_decisions(
-            portfolio, day, scorecard, artefact["model_version"], pol, features=features
+    portfolio, day, scorer, artefact = _prepare(data, as_of, model, engine, registry)
+    with err.status(f"deciding ({engine} engine)"):
+        [decisions] = decide_portfolio(
+            portfolio, day, scorer, artefact["model_version"], [pol], engine=engine
         )
         write_table(decisions, out)
     payload = summarize_review(decisions)
@@ -192,14 +190,15 @@ def whatif(
     """Compare two policies account by account before anything is applied."""
     from clearline.core.policy import load_policy
     from clearline.core.whatif import whatif as compare
-    from clearline.services.review import review_decisions, write_table
+    from clearline.engines import decide_portfolio
+    from clearline.services.review import write_table
 
-    base_pol, cand_pol = load_policy(baseline), load_policy(candidate)
-    portfolio, day, scorecard, artefact, features = _prepare(data, as_of, model, engine, registry)
-    version = artefact["model_version"]
-    with err.status("deciding under both policies"):
-        before = review_decisions(portfolio, day, scorecard, version, base_pol, features=features)
-        after = review_decisions(portfolio, day, scorecard, version, cand_pol, features=features)
+    policies = [load_policy(baseline), load_policy(candidate)]
+    portfolio, day, scorer, artefact = _prepare(data, as_of, model, engine, registry)
+    with err.status(f"deciding under both policies ({engine} engine)"):
+        before, after = decide_portfolio(
+            portfolio, day, scorer, artefact["model_version"], policies, engine=engine
+        )
         diff, payload = compare(before, after)
         write_table(diff, out)
     emit(payload, as_json, lambda: show({**payload, "what-if": str(out)}))

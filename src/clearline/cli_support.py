@@ -26,7 +26,9 @@ AsOfOpt = Annotated[
 DataOpt = Annotated[
     str, typer.Option("--data", help="Portfolio folder, or a database URL after ingest.")
 ]
-EngineOpt = Annotated[str, typer.Option("--engine", help="local (spark: not yet).")]
+EngineOpt = Annotated[
+    str, typer.Option("--engine", help="local, or spark (same decisions, batches of households).")
+]
 
 
 def fail(message: str, code: int = 2) -> None:
