@@ -227,7 +227,23 @@ def demo(
         now=datetime.now(UTC),
         progress=err,
     )
-    emit(payload, as_json, lambda: show(payload))
+    emit(payload, as_json, lambda: _demo_summary(payload))
+
+
+def _demo_summary(p: dict) -> None:
+    review, whatif = p["review"], p["whatif"]
+    acts = ", ".join(f"{k} {v:,}" for k, v in review["actions"].items())
+    err.print(
+        f"\n[bold]clearline demo[/] as of {p['as_of']}: {p['accounts']:,} accounts\n"
+        f"  model {p['model_version']}: held-out AUC {p['auc']}\n"
+        f"  baseline review: {acts}\n"
+        f"    adverse {review['adverse']:,}, of which never missed a payment "
+        f"{review['adverse_good_standing']:,}\n"
+        f"  what-if tightened: {whatif['changed']:,} changed, {p['adverse']:,} to adverse, "
+        f"[bold red]innocent harm {p['adverse_good_standing']:,}[/]\n"
+        f"  report: [bold]{p['report']}[/]  ({p['seconds']} s)",
+        highlight=False,
+    )
 
 
 def main() -> None:  # pragma: no cover - console entry
