@@ -34,7 +34,7 @@ from clearline.core.scoring.scorecard import Scorecard
 SCHEMA_VERSION = 2
 READABLE = (1, 2)
 MODEL_FILE = "model.json"
-KINDS: dict[str, tuple[str, type]] = {
+KINDS: dict[str, tuple[str, Any]] = {
     "scorecard": ("sc", Scorecard),
     "gbm": ("gbm", GBMChallenger),
 }
