@@ -179,6 +179,8 @@ def test_a_malformed_copy_is_refused_and_leaves_the_database_unchanged(
     "args, fragment",
     [
         (["ingest", "/nonexistent/folder"], "nonexistent"),
+        (["demo", "--borrowers", "10"], "borrowers"),
+        (["demo", "--months", "6"], "months"),
         (["ingest", "{sim}", "--db", "nosuchdialect://x"], "database error"),
         (["train", "--data", "sqlite:///{tmp}/none.db", "--out", "{tmp}/m"], "not found"),
         (["train", "--data", "/nonexistent", "--out", "/tmp/x"], "nonexistent"),
