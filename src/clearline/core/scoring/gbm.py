@@ -19,7 +19,6 @@ in as NaN, LightGBM's missing value, so new categories never crash scoring.
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import lightgbm as lgb
@@ -27,10 +26,10 @@ import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.exceptions import DataConversionWarning
 from sklearn.utils.validation import check_is_fitted
 
 from clearline.core.scoring.frame import Table
+from clearline.core.scoring.params import encode_y
 from clearline.core.scoring.points import rank_lost
 
 FORMAT = "clearline.GBMChallenger/1"
@@ -222,34 +221,7 @@ class GBMChallenger(ClassifierMixin, BaseEstimator):
 
     def _encode_y(self, y: Any, n_rows: int) -> np.ndarray:
         """Check y and return it as 0/1 floats with ``classes_[1]`` as 1."""
-        if y is None:
-            raise ValueError("GBMChallenger requires y to be passed, but the target y is None")
-        arr = np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y)
-        if arr.ndim == 2 and arr.shape[1] == 1:
-            warnings.warn(
-                "A column-vector y was passed when a 1d array was expected: use shape (n,)",
-                DataConversionWarning,
-                stacklevel=3,
-            )
-            arr = arr.ravel()
-        if arr.ndim != 1:
-            raise ValueError(f"y must be 1-D, got shape {arr.shape}")
-        if len(arr) != n_rows:
-            raise ValueError(f"X has {n_rows} rows but y has {len(arr)}: lengths must match")
-        if pd.isna(arr).any():
-            raise ValueError("y has missing values; the target must be known for every row")
-        classes = np.unique(arr)
-        if arr.dtype.kind == "f" and np.any(classes != np.round(classes)):
-            raise ValueError("Unknown label type: continuous. y must be a binary target")
-        if len(classes) > 2:
-            raise ValueError(
-                f"Only binary classification is supported. y has {len(classes)} classes: "
-                f"{classes[:5]}"
-            )
-        if len(classes) < 2:
-            raise ValueError(f"y must be binary but has only 1 class ({classes[0]!r})")
-        self.classes_ = classes
-        return (arr == classes[1]).astype(np.float64)
+        return encode_y(self, y, n_rows)
 
     # --------------------------------------------------------------- predicting
     def _matrix(self, table: Table, need: list[str] | None = None) -> np.ndarray:

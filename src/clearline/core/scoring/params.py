@@ -93,7 +93,7 @@ def check_params(sc: Any, names: list[str] | None = None) -> None:
 def encode_y(sc: Any, y: Any, n_rows: int) -> np.ndarray:
     """Check y, set ``sc.classes_`` and return y as 0/1 floats with ``classes_[1]`` as 1."""
     if y is None:
-        raise ValueError("Scorecard requires y to be passed, but the target y is None")
+        raise ValueError(f"{type(sc).__name__} requires y to be passed, but the target y is None")
     if hasattr(y, "to_numpy"):
         y = y.to_numpy()
     arr = np.asarray(y)
