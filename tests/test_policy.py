@@ -218,3 +218,36 @@ def test_unreadable_and_malformed_files_are_refused_naming_the_file(tmp_path: Pa
 def test_the_example_policies_shipped_in_policies_load(name: str) -> None:
     shipped = Path(__file__).resolve().parents[1] / "policies" / f"{name}.yaml"
     assert load_policy(shipped).version.startswith(f"{name}@")
+
+
+def test_a_broken_expression_is_refused_naming_the_file_line_and_field(tmp_path: Path) -> None:
+    text = (Path(__file__).resolve().parents[1] / "policies" / "baseline.yaml").read_text(
+        encoding="utf-8"
+    )
+    lines = text.splitlines()
+    at = next(i for i, line in enumerate(lines) if "inquiries_30d >= 6" in line)
+    lines[at] = lines[at].replace("inquiries_30d", "inquiries_3od")
+    bad = tmp_path / "x.yaml"
+    bad.write_text("\n".join(lines), encoding="utf-8")
+    with pytest.raises(PolicyError) as err:
+        load_policy(bad)
+    assert str(err.value) == (
+        f"{bad} line {at + 1}, rules[1].when: column 1: unknown feature 'inquiries_3od' "
+        "(did you mean 'inquiries_30d'?)"
+    )
+
+
+def test_the_expression_and_list_forms_of_a_condition_mean_the_same() -> None:
+    data = baseline_data()
+    as_text = copy.deepcopy(data)
+    as_text["rules"][0]["when"] = "transfer_out_share_7d >= 0.8 and new_counterparties_30d >= 3"
+    assert parse_policy(as_text).rules[0].expr == parse_policy(data).rules[0].expr
+
+
+def test_a_policy_naming_an_unknown_reason_in_a_business_rule_does_not_load() -> None:
+    data = baseline_data()
+    data["business"] = [
+        {"id": "BIZ_X", "when": "product == 'x'", "action": "no_increase", "reason": "BIZ_NOPE"}
+    ]
+    with pytest.raises(PolicyError, match=r"business\[0\]: unknown reason code 'BIZ_NOPE'"):
+        parse_policy(data)

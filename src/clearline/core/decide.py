@@ -1,36 +1,54 @@
 """Features + scores + policy -> one line decision per account, with reasons and a trace.
 
-The decision is built in layers, each able only to overrule the one before in a fixed
-direction, so the ``layer`` column can say which one drove the final action:
+The decision is built in layers, each only able to tighten what the one before decided,
+so the ``layer`` column can say which one drove the final action (``docs/policy.md``):
 
 1. **individual / event**: the first knock-out or rule that holds, else the grade x
-   utilisation matrix (grade from the score);
-2. **macro**: the overlay for the policy's stress scenario, which only tightens;
-3. **regulatory**: the household cap, which only lowers limits and is never overridden.
+   utilisation matrix (grade from score and/or PD), with hysteresis, then line sizing;
+2. **business**: product contractions, marked ``class_wide``;
+3. **macro**: the overlay for the policy's stress scenario;
+4. **regulatory**: income-share and household caps, last, never overridden.
 
-Closed accounts stay closed (``keep``, limit unchanged, layer ``business``). Everything
-is a polars expression over whole columns; one account goes through the same code.
+Closed accounts stay closed (``keep``, limit unchanged, layer ``business``). The policy
+is compiled once into numpy tables and every step is a whole-column array operation;
+one account goes through the same code as a million.
 """
 
 from __future__ import annotations
 
 from datetime import date
+from typing import Literal
 
+import numpy as np
 import polars as pl
 
-from clearline.core.policy import apply as P
+from clearline.core.policy import kernel as K
 from clearline.core.policy import trace as T
-from clearline.core.policy.fields import REQUIRED_FEATURE_COLUMNS
+from clearline.core.policy.compiled import ACTION_NAMES, compile_policy
+from clearline.core.policy.evaluate import Columns
+from clearline.core.policy.fields import CONDITION_FIELDS, HISTORY_KINDS, REQUIRED_FEATURE_COLUMNS
 from clearline.core.policy.model import Policy
-from clearline.core.schema import ACTIONS, ADVERSE_ACTIONS, DECISION_COLUMNS
+from clearline.core.policy.reasoning import reason_strings, score_code_matrix
+from clearline.core.policy.regulatory import household_ids, regulatory
+from clearline.core.schema import ADVERSE_ACTIONS, DECISION_COLUMNS, LAYERS
 
-CLOSED_CODE = "BIZ_ACCOUNT_CLOSED"
-OUTPUT_COLUMNS = (*DECISION_COLUMNS, "outstanding", "exposure", "expected_loss", "trace")
+CLOSED_CODE = T.CLOSED_CODE
+OUTPUT_COLUMNS = (
+    *DECISION_COLUMNS,
+    "outstanding",
+    "exposure",
+    "expected_loss",
+    "trace",
+    "class_wide",
+    "max_apr",
+)
 _SCORED_COLUMNS = ("account_id", "score", "pd", "score_reasons")
 
 
 def _check_inputs(features: pl.DataFrame, scored: pl.DataFrame, policy: Policy) -> None:
-    used = {c.feature for r in policy.all_rules for c in r.when} - {"score", "pd"}
+    used = compile_policy(policy).fields - {"score", "pd"} - set(HISTORY_KINDS)
+    if policy.regulatory is not None and policy.regulatory.income_share_cap is not None:
+        used |= {"monthly_income", "income_verified"}  # the income cap reads them
     missing = sorted((set(REQUIRED_FEATURE_COLUMNS) | used) - set(features.columns))
     if missing:
         raise ValueError(f"features frame lacks columns {missing}")
@@ -38,95 +56,30 @@ def _check_inputs(features: pl.DataFrame, scored: pl.DataFrame, policy: Policy) 
     if missing:
         raise ValueError(f"scored frame lacks columns {missing}")
     for name, frame in (("features", features), ("scored", scored)):
-        if frame["account_id"].n_unique() != frame.height:
-            dup = frame.filter(pl.col("account_id").is_duplicated())["account_id"][0]
+        ids = frame.get_column("account_id")
+        if name == "scored" and ids.equals(features.get_column("account_id")):
+            continue  # same ids in the same order: already checked
+        if not _unique(ids):
+            dup = frame.filter(ids.is_duplicated())["account_id"][0]
             raise ValueError(f"{name} frame has duplicate account_id, e.g. {dup!r}")
 
 
-def _check_scored(df: pl.DataFrame) -> None:
-    unscored = df.filter(pl.col("score").is_null() | pl.col("pd").is_null())
-    if unscored.height:
-        ids = unscored["account_id"].head(3).to_list()
-        raise ValueError(f"{unscored.height} accounts have no score or pd, e.g. {ids}")
+def _unique(ids: pl.Series) -> bool:
+    """Whether ids are distinct; distinct 64-bit hashes prove it without string hashing."""
+    if ids.hash().n_unique() == ids.len():
+        return True
+    return ids.n_unique() == ids.len()  # a hash collision or a real duplicate
 
 
-def _individual(df: pl.DataFrame, policy: Policy) -> pl.DataFrame:
-    """Step 1: rules (first match wins), else the matrix; then line sizing."""
-    rules = policy.all_rules
-    entries = [e for _, _, e in P.matrix_entries(policy)]
-    n_rules = len(rules)
-    df = df.with_columns(
-        _rule=P.rule_index_expr(policy), _band=P.matrix_index_expr(policy)
-    ).with_columns(_src=pl.coalesce(pl.col("_rule"), pl.col("_band") + n_rules))
-    src = pl.col("_src")
-    outcomes = [*rules, *entries]
-    df = df.with_columns(
-        _action=P.lookup(src, [o.action for o in outcomes], pl.String()),
-        _factor=P.lookup(src, [o.limit_factor for o in outcomes], pl.Float64()),
-        _code=P.lookup(src, [o.reason for o in outcomes], pl.String()),
-        _layer=P.lookup(src, [r.layer for r in rules] + ["individual"] * len(entries), pl.String()),
+def _join(features: pl.DataFrame, scored: pl.DataFrame) -> pl.DataFrame:
+    s = scored.select(_SCORED_COLUMNS).with_columns(
+        pl.col("score").cast(pl.Float64), pl.col("pd").cast(pl.Float64)
     )
-    action, limit = P.size(policy, pl.col("old_limit"), pl.col("_action"), pl.col("_factor"))
-    is_rule = pl.col("_rule").is_not_null()
-    # A matrix entry whose action sizing turned into keep no longer explains the result.
-    code = pl.when(is_rule | (action == pl.col("_action"))).then(pl.col("_code"))
-    # Rule: its code leads. Matrix: the score reasons lead (they say what cost points),
-    # except for an increase, which the matrix entry's own code explains better.
-    lead_first = is_rule | (pl.col("_action") == "increase")
-    return df.with_columns(
-        action=action,
-        new_limit=limit,
-        _sized_to_keep=action != pl.col("_action"),
-        _scodes=T.score_codes(),
-        _lead=pl.when(lead_first).then(code),
-        _tail=pl.when(~lead_first).then(code),
-    ).with_columns(_n_lead=pl.col("_lead").is_not_null().cast(pl.Int8))
-
-
-def _macro(df: pl.DataFrame, policy: Policy, active: bool) -> pl.DataFrame:
-    """Step 2: the overlay wins where it is harsher (or, both cutting, cuts deeper)."""
-    overlay = P.macro_overlay(policy, pl.col("grade"), pl.col("old_limit"))
-    if overlay is None or not active or policy.macro is None:
-        return df.with_columns(_macro=pl.lit(False))
-    m_action, m_limit = overlay
-    df = df.with_columns(_m_action=m_action, _m_limit=m_limit)
-    harsher = P.severity(pl.col("_m_action")) > P.severity(pl.col("action"))
-    deeper = (pl.col("_m_action") == "decrease") & (pl.col("action") == "decrease")
-    deeper = deeper & (pl.col("_m_limit") < pl.col("new_limit"))
-    applied = (harsher | deeper).fill_null(False)
-    return df.with_columns(
-        _macro=applied,
-        _from_action=pl.col("action"),
-        action=pl.when(applied).then(pl.col("_m_action")).otherwise(pl.col("action")),
-        new_limit=pl.when(applied).then(pl.col("_m_limit")).otherwise(pl.col("new_limit")),
-        **T.prepend(policy.macro.reason, applied),
-    )
-
-
-def _cap(df: pl.DataFrame, policy: Policy) -> pl.DataFrame:
-    """Step 3: the household cap, after everything else; never overridden."""
-    counted = (pl.col("status") != "closed") & pl.col("action").is_in(
-        ["keep", "increase", "decrease"]
-    )
-    df = P.household_cap(
-        policy, df.with_columns(_hh=pl.coalesce("household_id", "borrower_id")), counted
-    )
-    applied = pl.col("_capped") < pl.col("new_limit")
-    old, new = pl.col("old_limit"), pl.col("_capped")
-    action = (
-        pl.when(new < old)
-        .then(pl.lit("decrease"))
-        .when(new > old)
-        .then(pl.lit("increase"))
-        .otherwise(pl.lit("keep"))
-    )
-    code = policy.household_cap.reason if policy.household_cap else None
-    return df.with_columns(
-        _cap=applied,
-        action=pl.when(applied).then(action).otherwise(pl.col("action")),
-        new_limit=new,
-        **T.prepend(code, applied),
-    )
+    base = features.drop([c for c in ("score", "pd", "as_of") if c in features.columns])
+    if s.get_column("account_id").equals(base.get_column("account_id")):
+        # Scores usually come in feature order: skip the join.
+        return base.hstack(s.drop("account_id").get_columns())
+    return base.join(s, on="account_id", how="left", maintain_order="left")
 
 
 def decide(
@@ -137,6 +90,7 @@ def decide(
     model_version: str,
     as_of: date | None = None,
     stress_index: float | None = None,
+    trace: Literal["full", "path"] = "full",
 ) -> pl.DataFrame:
     """Decide every account's line: keep, increase, decrease, freeze or close.
 
@@ -145,7 +99,8 @@ def decide(
     features
         One row per account (columns of the Features table; at least
         :data:`~clearline.core.policy.fields.REQUIRED_FEATURE_COLUMNS` and every feature
-        the policy's rules name).
+        the policy's conditions name; the history columns ``last_action`` and
+        ``days_since_last_change`` are optional).
     scored
         ``account_id, score, pd, score_reasons`` for every account in ``features``.
     policy
@@ -156,9 +111,12 @@ def decide(
         Review date written to every row; defaults to a single ``as_of`` column of
         ``features`` if it has one.
     stress_index
-        Observed macro stress. ``None`` applies the policy's overlay as written (the
-        policy *is* the scenario); a number applies it only when it reaches the
-        overlay's ``stress_index``.
+        Observed macro stress (e.g. :func:`clearline.core.policy.overlays.stress_for`).
+        ``None`` applies the policy's overlay as written (the policy *is* the scenario);
+        a number applies it only when it reaches the overlay's ``stress_index``.
+    trace
+        ``"full"``: per-row JSON with the path, score, grade, rule inputs and household
+        total; ``"path"``: the path only (one JSON per distinct path, much faster).
 
     Returns
     -------
@@ -173,63 +131,74 @@ def decide(
     macro_active = policy.macro is not None and (
         stress_index is None or stress_index >= policy.macro.stress_index
     )
-    s = scored.select(_SCORED_COLUMNS).with_columns(
-        pl.col("score").cast(pl.Float64), pl.col("pd").cast(pl.Float64)
+    df = _join(features, scored)
+    n = df.height
+    cols = Columns(df, CONDITION_FIELDS)
+    score, pd_ = cols.number("score"), cols.number("pd")
+    if np.isnan(score).any() or np.isnan(pd_).any():
+        bad = df.filter(pl.col("score").is_null() | pl.col("pd").is_null())
+        ids = bad["account_id"].head(3).to_list()
+        raise ValueError(f"{bad.height} accounts have no score or pd, e.g. {ids}")
+    old = np.nan_to_num(cols.number("credit_limit"), nan=0.0)
+    base = {"score": score, "pd": pd_, "utilisation": cols.number("utilisation"), "old": old}
+    c = compile_policy(policy)
+    closed = (df.get_column("status") == "closed").fill_null(False).to_numpy()
+
+    st = K.individual(policy, c, cols, base)
+    K.business(policy, c, cols, st)
+    K.macro(policy, c, st, macro_active)
+    regulatory(policy, cols, household_ids(df), st, closed)
+    action = np.where(closed, np.int8(1), st.action)  # closed: keep
+    new_limit = np.where(closed, old, st.limit)
+
+    path_ids, table = T.paths(policy, c, st, closed)
+    reasons = reason_strings(
+        path_ids, [(p.lead, p.tail) for p in table], score_code_matrix(df.get_column("score_reasons"))
     )
-    base = features.drop([c for c in ("score", "pd", "as_of") if c in features.columns])
-    if s["account_id"].equals(base["account_id"]):
-        # Scores usually come in feature order: skip the join (a third of the run).
-        joined = base.hstack(s.drop("account_id").get_columns())
-    else:
-        joined = base.join(s, on="account_id", how="left", maintain_order="left")
-    df = joined.with_columns(
-        old_limit=pl.col("credit_limit").cast(pl.Float64).fill_null(0.0),
-        grade=P.grade_expr(policy),
+    layer = np.array([p.layer for p in table], dtype=np.int8)[path_ids]
+    class_wide = np.array([p.class_wide for p in table], dtype=bool)[path_ids]
+    trace_col = (
+        T.full_trace(policy, c, df, st, path_ids, table, closed)
+        if trace == "full"
+        else T.path_trace(policy, path_ids, table)
     )
-    _check_scored(df)
-    df = _cap(_macro(_individual(df, policy), policy, macro_active), policy)
-    closed = pl.col("status") == "closed"
-    adverse = pl.col("action").is_in(ADVERSE_ACTIONS)
-    layer = (
-        pl.when(closed)
-        .then(pl.lit("business"))
-        .when(pl.col("_cap"))
-        .then(pl.lit("regulatory"))
-        .when(pl.col("_macro"))
-        .then(pl.lit("macro"))
-        .otherwise(pl.col("_layer"))
-    )
-    reasons = pl.when(closed).then(pl.lit(CLOSED_CODE)).otherwise(T.reasons_expr())
-    outstanding = pl.col("outstanding").cast(pl.Float64).fill_null(0.0)
-    df = df.with_columns(
-        action=pl.when(closed).then(pl.lit("keep")).otherwise(pl.col("action")),
-        new_limit=pl.when(closed).then(pl.col("old_limit")).otherwise(pl.col("new_limit")),
-        layer=layer,
-        reasons=reasons,
-        trace=T.trace_expr(policy, macro_active),
-    )
+    outstanding = np.nan_to_num(cols.number("outstanding"), nan=0.0)
     # A frozen, closing or closed line can no longer be drawn: only the balance is at risk.
-    drawable = ~closed & ~pl.col("action").is_in(["freeze", "close"])
-    exposure = (
-        pl.when(drawable).then(pl.max_horizontal("new_limit", outstanding)).otherwise(outstanding)
+    drawable = ~closed & (action <= 2)
+    exposure = np.where(drawable, np.maximum(new_limit, outstanding), outstanding)
+    out = pl.DataFrame(
+        {
+            "account_id": df.get_column("account_id"),
+            "borrower_id": df.get_column("borrower_id"),
+            "as_of": pl.repeat(as_of, n, dtype=pl.Date, eager=True),
+            "action": pl.Series(ACTION_NAMES).gather(action),
+            "old_limit": old,
+            "new_limit": new_limit,
+            "score": score,
+            "pd": pd_,
+            "grade": pl.Series(c.grade_names, dtype=pl.String).gather(st.grade),
+            "reasons": reasons,
+            "layer": pl.Series(LAYERS, dtype=pl.String).gather(layer),
+            "good_standing": df.get_column("good_standing").cast(pl.Boolean),
+            "policy_version": pl.repeat(policy.version, n, dtype=pl.String, eager=True),
+            "model_version": pl.repeat(model_version, n, dtype=pl.String, eager=True),
+            "outstanding": outstanding,
+            "exposure": exposure,
+            "expected_loss": pd_ * policy.lgd * exposure,
+            "trace": trace_col,
+            "class_wide": class_wide,
+            "max_apr": pl.repeat(policy.max_apr, n, dtype=pl.Float64, eager=True),
+        }
     )
-    out = df.with_columns(
-        as_of=pl.lit(as_of, dtype=pl.Date),
-        outstanding=outstanding,
-        exposure=exposure,
-        policy_version=pl.lit(policy.version),
-        model_version=pl.lit(model_version),
-        good_standing=pl.col("good_standing").cast(pl.Boolean),
-    ).with_columns(expected_loss=pl.col("pd") * policy.lgd * pl.col("exposure"))
-    out = out.select(OUTPUT_COLUMNS)
-    _check_output(out, adverse_expr=adverse)
+    _check_output(out, action)
     return out
 
 
-def _check_output(out: pl.DataFrame, *, adverse_expr: pl.Expr) -> None:
+def _check_output(out: pl.DataFrame, action: np.ndarray) -> None:
     """Invariants a decision table must keep; a failure here is a bug, not bad input."""
-    bad = out.filter(adverse_expr & (pl.col("reasons") == ""))
-    if bad.height:
-        raise AssertionError(f"adverse action without a reason: {bad['account_id'][0]}")
-    if not out["action"].is_in(ACTIONS).all():
-        raise AssertionError("unknown action in decisions")
+    adverse = np.isin(action, [ACTION_NAMES.index(a) for a in ADVERSE_ACTIONS])
+    if adverse.any():
+        empty = (out.get_column("reasons") == "").to_numpy() & adverse
+        if empty.any():
+            bad = out["account_id"][int(np.flatnonzero(empty)[0])]
+            raise AssertionError(f"adverse action without a reason: {bad}")

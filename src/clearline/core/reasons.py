@@ -69,10 +69,23 @@ def _parse(entries: object) -> dict[str, Reason]:
 
 
 @cache
+def _document() -> dict[str, object]:
+    text = resources.files("clearline.core").joinpath("reasons.yaml").read_text("utf-8")
+    doc = yaml.safe_load(text)
+    if not isinstance(doc, dict) or not isinstance(doc.get("version"), str):
+        raise CatalogueError("reasons.yaml: expected a mapping with a version string")
+    return doc
+
+
+@cache
 def catalogue() -> dict[str, Reason]:
     """All reason codes, by code (read once from the packaged ``reasons.yaml``)."""
-    text = resources.files("clearline.core").joinpath("reasons.yaml").read_text("utf-8")
-    return _parse(yaml.safe_load(text))
+    return _parse(_document().get("reasons"))
+
+
+def catalogue_version() -> str:
+    """The catalogue's version (recorded in every decision's trace)."""
+    return str(_document()["version"])
 
 
 @cache

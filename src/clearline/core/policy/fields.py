@@ -45,7 +45,14 @@ FEATURE_KINDS: dict[str, FieldKind] = {
 #: Scoring outputs a condition may also use (joined in from the scored frame).
 SCORE_KINDS: dict[str, FieldKind] = {"score": "number", "pd": "number"}
 
-CONDITION_FIELDS: dict[str, FieldKind] = {**FEATURE_KINDS, **SCORE_KINDS}
+#: Optional review-history columns (hysteresis and rules may use them). A features frame
+#: without them reads as "no history": every value null.
+#:   last_action             the previous review's action (keep, increase, decrease,
+#:                           freeze, close), null if never reviewed
+#:   days_since_last_change  days since the limit last changed, null if it never did
+HISTORY_KINDS: dict[str, FieldKind] = {"last_action": "string", "days_since_last_change": "number"}
+
+CONDITION_FIELDS: dict[str, FieldKind] = {**FEATURE_KINDS, **SCORE_KINDS, **HISTORY_KINDS}
 
 #: Columns ``decide`` needs from the features frame whatever the policy says.
 REQUIRED_FEATURE_COLUMNS = (

@@ -1,9 +1,10 @@
 """The line policy as a validated pydantic model.
 
-A policy is data, not code: conditions are ``{feature, op, value}`` triples combined
-with AND, evaluated by :mod:`clearline.core.decide` as polars expressions (nothing is
-ever ``eval``-ed). Every name a policy uses (feature, reason code, grade) is checked at
-load, so a typo fails loudly instead of silently switching a rule off.
+A policy is data, not code: conditions are expressions in a small language of its own
+(:mod:`clearline.core.policy.expr`), parsed and type-checked at load and evaluated over
+whole columns (nothing is ever ``eval``-ed). Every name a policy uses (feature, reason
+code, grade) is checked at load, so a typo fails loudly instead of silently switching a
+rule off. Layers and their precedence: ``docs/policy.md``.
 """
 
 from __future__ import annotations
@@ -12,97 +13,76 @@ import hashlib
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 
-from clearline.core.policy.fields import CONDITION_FIELDS
-from clearline.core.reasons import catalogue
+from clearline.core.policy import expr as E
+from clearline.core.policy.model_overlays import (
+    BusinessRule,
+    HouseholdCap,
+    Macro,
+    MacroEntry,
+    Regulatory,
+)
+from clearline.core.policy.parts import (
+    SEVERITY,
+    Action,
+    Condition,
+    Outcome,
+    Strict,
+    When,
+    check_code,
+    compile_when,
+)
 
-Action = Literal["keep", "increase", "decrease", "freeze", "close"]
-Op = Literal["<", "<=", ">", ">=", "==", "!="]
+__all__ = [
+    "SEVERITY",
+    "Action",
+    "BusinessRule",
+    "Condition",
+    "Grade",
+    "HouseholdCap",
+    "Hysteresis",
+    "InitialLine",
+    "Line",
+    "Macro",
+    "MacroEntry",
+    "MatrixEntry",
+    "Policy",
+    "Regulatory",
+    "Rule",
+]
+
 RuleLayer = Literal["individual", "event", "business"]
 
-#: How harsh an action is; an overlay only ever moves an account up this order.
-SEVERITY: dict[str, int] = {"increase": 0, "keep": 1, "decrease": 2, "freeze": 3, "close": 4}
 
+class Rule(Outcome):
+    """A knock-out or rule: the first rule whose condition holds decides."""
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-def _check_code(code: str | None, layer: str | None = None) -> str | None:
-    if code is None:
-        return None
-    reasons = catalogue()
-    if code not in reasons:
-        raise ValueError(f"unknown reason code {code!r} (not in reasons.yaml)")
-    if layer is not None and reasons[code].layer != layer:
-        raise ValueError(
-            f"reason code {code!r} has layer {reasons[code].layer!r} in reasons.yaml, "
-            f"but is used on layer {layer!r}"
-        )
-    return code
-
-
-class Condition(_Strict):
-    """``feature op value``; a null feature value never satisfies a condition."""
-
-    feature: str
-    op: Op
-    value: bool | int | float | str
-
-    @model_validator(mode="after")
-    def _known_and_typed(self) -> Condition:
-        kind = CONDITION_FIELDS.get(self.feature)
-        if kind is None:
-            raise ValueError(f"unknown feature {self.feature!r} (not a feature column)")
-        v = self.value
-        if kind == "number" and (isinstance(v, bool) or not isinstance(v, int | float)):
-            raise ValueError(f"feature {self.feature!r} is numeric; value {v!r} is not a number")
-        if kind == "bool" and not isinstance(v, bool):
-            raise ValueError(f"feature {self.feature!r} is true/false; value {v!r} is not")
-        if kind == "string" and not isinstance(v, str):
-            raise ValueError(f"feature {self.feature!r} is text; value {v!r} is not a string")
-        if kind != "number" and self.op not in ("==", "!="):
-            raise ValueError(f"op {self.op!r} needs a numeric feature; {self.feature!r} is not")
-        return self
-
-
-class _Outcome(_Strict):
-    """An action with its limit factor and reason code (shared by rules and the matrix)."""
-
-    action: Action
-    limit_factor: float | None = None
-    reason: str | None = None
-
-    @model_validator(mode="after")
-    def _factor_fits_action(self) -> _Outcome:
-        f = self.limit_factor
-        if self.action == "increase" and (f is None or f <= 1):
-            raise ValueError("action 'increase' needs limit_factor > 1")
-        if self.action == "decrease" and (f is None or not 0 < f < 1):
-            raise ValueError("action 'decrease' needs 0 < limit_factor < 1")
-        if self.action in ("keep", "freeze", "close") and f is not None:
-            raise ValueError(f"action {self.action!r} takes no limit_factor")
-        if self.action in ("decrease", "freeze", "close") and self.reason is None:
-            raise ValueError(f"adverse action {self.action!r} needs a reason code")
-        return self
-
-
-class Rule(_Outcome):
-    """A knock-out or rule: the first rule whose conditions all hold decides."""
-
-    id: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$")
-    when: list[Condition] = Field(min_length=1)
+    id: str = Field(pattern=r"^[A-Z][A-Z0-9_]*$")
+    when: When
     reason: str
     layer: RuleLayer = "individual"
 
+    _expr: E.Node = PrivateAttr()
+
+    @field_validator("when")
+    @classmethod
+    def _parses(cls, v: Any) -> Any:
+        compile_when(v)  # refused here so the error names rules[i].when
+        return v
+
     @model_validator(mode="after")
     def _reason_on_layer(self) -> Rule:
-        _check_code(self.reason, self.layer)
+        check_code(self.reason, self.layer)
+        self._expr = compile_when(self.when)
         return self
 
+    @property
+    def expr(self) -> E.Node:
+        return self._expr
 
-class MatrixEntry(_Outcome):
+
+class MatrixEntry(Outcome):
     """One utilisation band of a grade; ``utilisation_below`` is an exclusive bound."""
 
     utilisation_below: float | None = None
@@ -110,15 +90,18 @@ class MatrixEntry(_Outcome):
     @field_validator("reason")
     @classmethod
     def _known_reason(cls, v: str | None) -> str | None:
-        return _check_code(v)
+        return check_code(v)
 
 
-class Grade(_Strict):
+class Grade(Strict):
+    """A risk band: the first band whose bounds hold (score >= min_score, pd <= max_pd)."""
+
     grade: str = Field(min_length=1)
     min_score: float | None = None
+    max_pd: float | None = Field(default=None, ge=0, le=1)
 
 
-class Line(_Strict):
+class Line(Strict):
     """Sizing bounds: new limits are rounded down to ``round_to`` and kept in bounds."""
 
     min_limit: float = Field(default=0.0, ge=0)
@@ -132,47 +115,52 @@ class Line(_Strict):
         return self
 
 
-class HouseholdCap(_Strict):
-    limit: float = Field(gt=0)
-    reason: str
-    layer: Literal["regulatory"] = "regulatory"
+class Hysteresis(Strict):
+    """Keeps a line from flapping between reviews (applies to matrix actions only).
+
+    An increase needs the score at least ``increase_margin`` points above its grade's
+    ``min_score`` and no adverse action (``last_action`` decrease/freeze/close) within
+    ``adverse_cooldown_days``; a decrease needs the score ``decrease_margin`` points
+    below the next better grade's ``min_score``; neither happens within
+    ``min_days_between_changes`` of the last limit change. Inputs are the optional
+    feature columns ``last_action`` and ``days_since_last_change`` (absent or null: no
+    history). A held action becomes ``keep``.
+    """
+
+    increase_margin: float = Field(default=0.0, ge=0)
+    decrease_margin: float = Field(default=0.0, ge=0)
+    adverse_cooldown_days: int = Field(default=0, ge=0)
+    min_days_between_changes: int = Field(default=0, ge=0)
+
+
+class IncomeBand(Strict):
+    max_pd: float | None = Field(default=None, ge=0, le=1)
+    income_multiple: float = Field(ge=0)
+
+
+class InitialLine(Strict):
+    """New lines: ``limit = income_multiple(PD band) x verified annual income``.
+
+    Bands are tried in order (first ``max_pd`` the PD does not exceed; the last band
+    has none). Unverified income counts at ``unverified_income_factor``. The result is
+    rounded down and kept within ``line`` bounds (0 when the multiple is 0: declined),
+    then the regulatory caps apply.
+    """
+
+    bands: list[IncomeBand] = Field(min_length=1)
+    unverified_income_factor: float = Field(default=0.0, ge=0, le=1)
 
     @model_validator(mode="after")
-    def _reason_on_layer(self) -> HouseholdCap:
-        _check_code(self.reason, "regulatory")
+    def _ordered(self) -> InitialLine:
+        pds = [b.max_pd for b in self.bands]
+        if pds[-1] is not None or any(p is None for p in pds[:-1]):
+            raise ValueError("bands: every band but the last needs max_pd (the last is catch-all)")
+        if any(a >= b for a, b in zip(pds[:-2], pds[1:-1], strict=False)):  # type: ignore[operator]
+            raise ValueError("bands: max_pd must increase")
         return self
 
 
-class MacroEntry(_Strict):
-    """The least severe action a grade may get under stress (never an increase)."""
-
-    action: Literal["keep", "decrease", "freeze", "close"]
-    limit_factor: float | None = None
-
-    @model_validator(mode="after")
-    def _factor_fits_action(self) -> MacroEntry:
-        f = self.limit_factor
-        if self.action == "decrease" and (f is None or not 0 < f < 1):
-            raise ValueError("action 'decrease' needs 0 < limit_factor < 1")
-        if self.action != "decrease" and f is not None:
-            raise ValueError(f"action {self.action!r} takes no limit_factor")
-        return self
-
-
-class Macro(_Strict):
-    """Overlay applied after the individual decision; it can only tighten."""
-
-    stress_index: float = Field(gt=0)
-    reason: str
-    grades: dict[str, MacroEntry]
-
-    @model_validator(mode="after")
-    def _reason_on_layer(self) -> Macro:
-        _check_code(self.reason, "macro")
-        return self
-
-
-class Policy(_Strict):
+class Policy(Strict):
     """A complete line policy. ``version`` is ``name@release+hash8`` of the content."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$")
@@ -183,11 +171,16 @@ class Policy(_Strict):
     knockouts: list[Rule] = Field(default_factory=list)
     rules: list[Rule] = Field(default_factory=list)
     grade_actions: dict[str, list[MatrixEntry]]
+    hysteresis: Hysteresis | None = None
     line: Line
-    household_cap: HouseholdCap | None = None
+    initial_line: InitialLine | None = None
+    business: list[BusinessRule] = Field(default_factory=list)
     macro: Macro | None = None
+    household_cap: HouseholdCap | None = None
+    regulatory: Regulatory | None = None
 
     _version: str = PrivateAttr(default="")
+    _compiled: Any = PrivateAttr(default=None)
 
     @field_validator("release", mode="before")
     @classmethod
@@ -204,22 +197,17 @@ class Policy(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> Policy:
-        names = [g.grade for g in self.grades]
+        names = self.grade_names
         if len(set(names)) != len(names):
             raise ValueError(f"grades: duplicate grade names in {names}")
-        scores = [g.min_score for g in self.grades]
-        if any(s is None for s in scores[:-1]):
-            raise ValueError("grades: only the last (worst) grade may omit min_score")
-        bounded = [s for s in scores if s is not None]
-        if any(a <= b for a, b in zip(bounded, bounded[1:], strict=False)):
-            raise ValueError("grades: min_score must strictly decrease from best to worst")
+        _check_grades(self.grades)
         if set(self.grade_actions) != set(names):
             raise ValueError(
                 f"grade_actions: needs exactly the grades {names}, got {list(self.grade_actions)}"
             )
         for g, bands in self.grade_actions.items():
             _check_bands(g, bands)
-        ids = [r.id for r in self.all_rules]
+        ids = [r.id for r in self.all_rules] + [b.id for b in self.business]
         dup = sorted({i for i in ids if ids.count(i) > 1})
         if dup:
             raise ValueError(f"rules: duplicate rule ids {dup}")
@@ -249,6 +237,37 @@ class Policy(_Strict):
     @property
     def grade_names(self) -> list[str]:
         return [g.grade for g in self.grades]
+
+    @property
+    def effective_household_cap(self) -> HouseholdCap | None:
+        """The tighter of the policy's own cap and its regulatory preset's."""
+        caps = [self.household_cap]
+        if self.regulatory is not None:
+            caps.append(self.regulatory.household_cap)
+        live = [c for c in caps if c is not None]
+        return min(live, key=lambda c: c.limit) if live else None
+
+    @property
+    def max_apr(self) -> float | None:
+        return self.regulatory.max_apr if self.regulatory is not None else None
+
+
+def _check_grades(grades: list[Grade]) -> None:
+    last = grades[-1]
+    if last.min_score is not None or last.max_pd is not None:
+        if len(grades) > 1:
+            raise ValueError("grades: the last (worst) grade must have no bounds (catch-all)")
+    for g in grades[:-1]:
+        if g.min_score is None and g.max_pd is None:
+            raise ValueError(
+                f"grades: only the last (worst) grade may omit min_score/max_pd ({g.grade})"
+            )
+    scores = [g.min_score for g in grades if g.min_score is not None]
+    if any(a <= b for a, b in zip(scores, scores[1:], strict=False)):
+        raise ValueError("grades: min_score must strictly decrease from best to worst")
+    pds = [g.max_pd for g in grades if g.max_pd is not None]
+    if any(a >= b for a, b in zip(pds, pds[1:], strict=False)):
+        raise ValueError("grades: max_pd must strictly increase from best to worst")
 
 
 def _check_bands(grade: str, bands: list[MatrixEntry]) -> None:

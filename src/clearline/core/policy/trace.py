@@ -1,85 +1,202 @@
-"""Audit trail and reason strings of a decision, as polars expressions.
+"""Decision paths: the compact per-row record of what fired, and the trace built from it.
 
-Decide keeps reasons in three parts while the layers run, so no per-row list has to be
-rebuilt at each step: ``_lead`` (codes that go first, ``;``-joined: cap, macro, then the
-rule's or increase's own code), ``_n_lead`` (how many), ``_scodes`` (the score reasons
-as catalogue codes) and ``_tail`` (a matrix entry's code, after the score reasons).
+A *path* says which rule or matrix entry decided, whether hysteresis held it or sizing
+turned it into keep, and which business rule, macro overlay and caps then applied. It is
+one small integer per row; everything that depends only on it (layer, class-wide flag,
+lead and tail reason codes, the fixed part of the trace) is computed once per distinct
+path. ``trace="path"`` writes just that (inputs are the features table's own columns);
+``trace="full"`` adds the row's score, grade, inputs and household total.
 """
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
 import polars as pl
 
-from clearline.core.policy import apply as P
+from clearline.core.policy.compiled import INC, LCODE, Compiled
+from clearline.core.policy.kernel import State
 from clearline.core.policy.model import Policy
-from clearline.core.reasons import FALLBACK_FEATURE_CODE, feature_codes
+from clearline.core.policy.reasoning import dense
+from clearline.core.policy.regulatory import LINE_INCOME, LINE_UNVERIFIED
+from clearline.core.reasons import catalogue_version
 
-MAX_REASONS = 4
+CLOSED_CODE = "BIZ_ACCOUNT_CLOSED"
+CLOSED_TRACE = '{"closed":true}'
 
 
-def score_codes(column: str = "score_reasons") -> pl.Expr:
-    """Scorecard feature names -> catalogue codes, order kept, duplicates dropped."""
-    # Null entries pad a short explanation (``explain`` gives None past the last reason).
-    mapped = (
-        pl.element()
-        .drop_nulls()
-        .replace_strict(feature_codes(), default=FALLBACK_FEATURE_CODE, return_dtype=pl.String)
+@dataclass(frozen=True)
+class Path:
+    lead: tuple[str, ...]
+    tail: str | None
+    layer: int
+    class_wide: bool
+    trace: dict[str, Any]
+
+
+def path_keys(c: Compiled, st: State, closed: np.ndarray) -> tuple[np.ndarray, int]:
+    """Mixed-radix path key per row and the size of the key space (closed: the last)."""
+    nb = len(c.biz_ids) + 1
+    key = st.src.astype(np.int64)
+    key = key * 2 + st.sized_to_keep
+    key = key * 2 + st.held
+    key = key * nb + (st.biz.astype(np.int64) + 1)
+    key = key * 2 + st.macro
+    key = key * 3 + st.extra["line_cap"]
+    key = key * 2 + st.extra["hh_cap"]
+    space = len(c.src_action) * 2 * 2 * nb * 2 * 3 * 2
+    return np.where(closed, space, key), space + 1
+
+
+def decode(policy: Policy, c: Compiled, key: int, space: int) -> Path:
+    """What path ``key`` means (built once per distinct path)."""
+    if key == space - 1:
+        empty = dict.fromkeys(("rule", "band", "business", "macro", "cap", "income_cap"))
+        trace = {**empty, "held": False, "sized_to_keep": False, "closed": True}
+        return Path((CLOSED_CODE,), None, LCODE["business"], False, trace)
+    nb = len(c.biz_ids) + 1
+    key, hh = divmod(key, 2)
+    key, line = divmod(key, 3)
+    key, mac = divmod(key, 2)
+    key, biz = divmod(key, nb)
+    key, held = divmod(key, 2)
+    src, sized = divmod(key, 2)
+    is_rule = src < c.n_rules
+    code = c.src_code[src] if is_rule or not (sized or held) else None
+    first = is_rule or c.src_action[src] == INC
+    lead: list[str] = []
+    reg = policy.regulatory
+    cap = policy.effective_household_cap
+    if hh and cap is not None:
+        lead.append(cap.reason)
+    income = reg.income_share_cap if reg is not None else None
+    if line == LINE_INCOME and income is not None:
+        lead.append(income.reason)
+    if line == LINE_UNVERIFIED and income is not None and income.unverified_reason:
+        lead.append(income.unverified_reason)
+    if mac and policy.macro is not None:
+        lead.append(policy.macro.reason)
+    if biz:
+        lead.append(c.biz_code[biz - 1])
+    if first and code is not None:
+        lead.append(code)
+    if hh or line:
+        layer = LCODE["regulatory"]
+    elif mac:
+        layer = LCODE["macro"]
+    elif biz:
+        layer = LCODE["business"]
+    else:
+        layer = int(c.src_layer[src])
+    trace = {
+        "rule": c.rule_ids[src] if is_rule else None,
+        "band": None if is_rule else c.entries[src - c.n_rules][1],
+        "held": bool(held),
+        "sized_to_keep": bool(sized),
+        "business": c.biz_ids[biz - 1] if biz else None,
+        "macro": {"stress_index": policy.macro.stress_index} if mac and policy.macro else None,
+        "cap": {"limit": cap.limit} if hh and cap is not None else None,
+        "income_cap": {1: "verified", 2: "unverified"}.get(line),
+    }
+    return Path(
+        tuple(lead),
+        None if first else code,
+        layer,
+        bool(biz or mac) and layer in (LCODE["business"], LCODE["macro"]),
+        trace,
     )
-    return (
-        pl.col(column).fill_null([]).list.eval(mapped.drop_nulls()).list.unique(maintain_order=True)
-    )
 
 
-def prepend(code: str | None, applied: pl.Expr) -> dict[str, pl.Expr]:
-    """Columns that put ``code`` in front of the lead codes where ``applied``."""
-    parts = [pl.lit(code, pl.String), pl.col("_lead")]
-    lead = pl.concat_str(parts, separator=";", ignore_nulls=True)
+def paths(
+    policy: Policy, c: Compiled, st: State, closed: np.ndarray
+) -> tuple[np.ndarray, list[Path]]:
+    """Dense path id per row and the decoded distinct paths."""
+    key, space = path_keys(c, st, closed)
+    ids, distinct = dense(key, space)
+    return ids, [decode(policy, c, int(k), space) for k in distinct.tolist()]
+
+
+def _common(policy: Policy) -> dict[str, Any]:
     return {
-        "_lead": pl.when(applied).then(lead).otherwise(pl.col("_lead")),
-        "_n_lead": pl.when(applied).then(pl.col("_n_lead") + 1).otherwise(pl.col("_n_lead")),
+        "policy": policy.version,
+        "catalogue": catalogue_version(),
+        "max_apr": policy.max_apr,
     }
 
 
-def reasons_expr() -> pl.Expr:
-    """Lead codes, then score codes, then the tail code: the first four, ``;``-joined."""
-    room = (MAX_REASONS - pl.col("_n_lead")).clip(0)
-    scores = pl.col("_scodes").list.head(room).list.join(";")
-    scores = pl.when(scores != "").then(scores)
-    fits = (pl.col("_n_lead") + pl.col("_scodes").list.len()) < MAX_REASONS
-    tail = pl.when(fits).then(pl.col("_tail"))
-    return pl.concat_str([pl.col("_lead"), scores, tail], separator=";", ignore_nulls=True)
+def path_trace(policy: Policy, ids: np.ndarray, table: list[Path]) -> pl.Series:
+    """Trace JSON per row from its path only (no per-row values)."""
+    common = _common(policy)
+    texts = [
+        CLOSED_TRACE
+        if p.trace.get("closed")
+        else json.dumps({**p.trace, **common}, separators=(",", ":"), ensure_ascii=False)
+        for p in table
+    ]
+    return pl.Series("trace", texts, dtype=pl.String).gather(ids)
 
 
-def trace_expr(policy: Policy, macro_active: bool) -> pl.Expr:
-    """Compact JSON of what fired and the inputs it saw (fixed keys, easy to audit).
+def full_trace(
+    policy: Policy,
+    c: Compiled,
+    frame: pl.DataFrame,
+    st: State,
+    ids: np.ndarray,
+    table: list[Path],
+    closed: np.ndarray,
+) -> pl.Series:
+    """Trace JSON per row with the path plus the score, grade, inputs and totals."""
+    inputs = sorted(f for f in c.fields if f in frame.columns)
+    idx = pl.Series(ids, dtype=pl.UInt32)
 
-    ``inputs`` holds every feature any rule tests, so the trace also shows why earlier
-    rules did not fire; ``band`` is the matrix band used (null when a rule decided).
-    """
-    rules = policy.all_rules
-    inputs = sorted({c.feature for r in rules for c in r.when})
-    stress = policy.macro.stress_index if policy.macro is not None else None
-    cap = policy.household_cap.limit if policy.household_cap is not None else None
-    bands = [b for _, b, _ in P.matrix_entries(policy)]
-    macro = (
-        pl.struct(stress_index=pl.lit(stress), overruled=pl.col("_from_action"))
-        if macro_active
-        else pl.lit(None)
+    def col(name: str, values: list[Any], dtype: pl.DataType) -> pl.Series:
+        return pl.Series(name, values, dtype=dtype).gather(idx)
+
+    has_macro = col("_m", [p.trace["macro"] is not None for p in table], pl.Boolean())
+    has_cap = col("_c", [p.trace["cap"] is not None for p in table], pl.Boolean())
+    names = pl.Series(["increase", "keep", "decrease", "freeze", "close"])
+    cap = policy.effective_household_cap
+    df = pl.DataFrame(
+        {
+            "score": frame.get_column("score"),
+            "grade": pl.Series(c.grade_names).gather(st.grade),
+            "rule": col("rule", [p.trace["rule"] for p in table], pl.String()),
+            "band": col("band", [p.trace["band"] for p in table], pl.Int32()),
+            "utilisation": frame.get_column("utilisation"),
+            "held": col("held", [p.trace["held"] for p in table], pl.Boolean()),
+            "sized_to_keep": col("s", [p.trace["sized_to_keep"] for p in table], pl.Boolean()),
+            "business": col("business", [p.trace["business"] for p in table], pl.String()),
+            "_m": has_macro,
+            "_c": has_cap,
+            "_from": names.gather(st.before_macro),
+            "_hh": st.extra["hh_total"],
+            "income_cap": col("ic", [p.trace["income_cap"] for p in table], pl.String()),
+        }
     )
+    stress = policy.macro.stress_index if policy.macro is not None else None
     fields: dict[str, pl.Expr] = {
-        "score": pl.col("score"),
-        "grade": pl.col("grade"),
-        "rule": P.lookup(pl.col("_rule"), [r.id for r in rules], pl.String()),
-        "inputs": pl.struct([pl.col(f) for f in inputs]) if inputs else pl.lit(None),
-        "band": pl.when(pl.col("_rule").is_null()).then(
-            P.lookup(pl.col("_band"), bands, pl.Int32())
-        ),
-        "utilisation": pl.col("utilisation"),
-        "sized_to_keep": pl.col("_sized_to_keep"),
-        "macro": pl.when(pl.col("_macro")).then(macro),
-        "cap": pl.when(pl.col("_cap")).then(
-            pl.struct(limit=pl.lit(cap), household_total=pl.col("_hh_total"))
-        ),
+        k: pl.col(k) for k in ("score", "grade", "rule", "band", "utilisation", "held")
     }
-    live = pl.struct([e.alias(k) for k, e in fields.items()]).struct.json_encode()
-    return pl.when(pl.col("status") == "closed").then(pl.lit('{"closed":true}')).otherwise(live)
+    fields["inputs"] = (
+        pl.struct([frame.get_column(f).alias(f) for f in inputs]) if inputs else pl.lit(None)
+    )
+    fields |= {
+        "sized_to_keep": pl.col("sized_to_keep"),
+        "business": pl.col("business"),
+        "macro": pl.when("_m").then(pl.struct(stress_index=pl.lit(stress), overruled="_from")),
+        "cap": pl.when("_c").then(
+            pl.struct(limit=pl.lit(cap.limit if cap else None), household_total="_hh")
+        ),
+        "income_cap": pl.col("income_cap"),
+    }
+    common = _common(policy)
+    fields |= {k: pl.lit(v) for k, v in common.items()}
+    live = df.select(pl.struct([e.alias(k) for k, e in fields.items()]).struct.json_encode())
+    out = live.to_series().alias("trace")
+    if not closed.any():
+        return out
+    shut = pl.Series(closed)
+    return pl.select(pl.when(shut).then(pl.lit(CLOSED_TRACE)).otherwise(out)).to_series()

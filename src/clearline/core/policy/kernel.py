@@ -1,0 +1,195 @@
+"""The decision kernel: compiled policy + feature columns -> actions and limits (numpy).
+
+Layers run in a fixed order, each only able to tighten what the one before decided:
+
+1. individual / event: the first rule that holds, else the grade x utilisation matrix,
+   with hysteresis on matrix increases and decreases, then line sizing;
+2. business: product contractions (class-wide);
+3. macro: the stress overlay per grade;
+4. regulatory (:mod:`clearline.core.policy.regulatory`): caps, last, never overridden.
+
+Every step is a handful of whole-column numpy operations; nothing loops over accounts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from clearline.core.policy.compiled import CLOSE, DEC, INC, KEEP, Compiled
+from clearline.core.policy.evaluate import Columns, holds
+from clearline.core.policy.model import Policy
+
+#: Guards the floor in limit rounding against values like 699.9999999 meaning 700.
+_ROUND_EPS = 1e-9
+_ADVERSE = ("decrease", "freeze", "close")
+
+
+def round_down(x: np.ndarray, unit: float) -> np.ndarray:
+    """Round down to a multiple of ``unit`` (limits are never rounded up past a bound)."""
+    return np.floor(x / unit + _ROUND_EPS) * unit
+
+
+@dataclass
+class State:
+    """Per-row decision state while the layers run (all arrays of length n)."""
+
+    old: np.ndarray
+    grade: np.ndarray  # int8 grade index
+    rule: np.ndarray  # int16 rule index, -1 none
+    entry: np.ndarray  # int16 matrix entry index, -1 when a rule decided
+    src: np.ndarray  # rule index, or n_rules + entry
+    intended: np.ndarray  # int8 action the source asked for
+    action: np.ndarray  # int8 current action
+    limit: np.ndarray  # float64 current new limit
+    held: np.ndarray  # bool: hysteresis turned a matrix action into keep
+    sized_to_keep: np.ndarray  # bool: sizing could not move the limit
+    biz: np.ndarray  # int8 business rule applied, -1 none
+    macro: np.ndarray  # bool: the macro overlay applied
+    before_macro: np.ndarray  # int8 action before the macro overlay
+    extra: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def size(
+    policy: Policy, old: np.ndarray, action: np.ndarray, factor: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(action, limit)`` after sizing: scale, round down, clip to the line bounds.
+
+    An increase or decrease that cannot move the limit in its direction (a cut of a line
+    already at ``min_limit``) becomes keep; freeze keeps the limit on record (it is not
+    drawable), close sets it to 0.
+    """
+    line = policy.line
+    with np.errstate(invalid="ignore"):
+        sized = np.clip(round_down(old * factor, line.round_to), line.min_limit, line.max_limit)
+        moved = action.copy()
+        moved[(action == INC) & ~(sized > old)] = KEEP
+        moved[(action == DEC) & ~(sized < old)] = KEEP
+    limit = np.where((moved == INC) | (moved == DEC), sized, old)
+    limit[moved == CLOSE] = 0.0
+    return moved, limit
+
+
+def grades(c: Compiled, score: np.ndarray, pd_: np.ndarray) -> np.ndarray:
+    """Grade index: the first band whose bounds hold; the last band catches the rest."""
+    n = score.shape[0]
+    g = np.full(n, len(c.grade_names) - 1, dtype=np.int8)
+    for i in range(len(c.grade_names) - 2, -1, -1):
+        ok = np.ones(n, dtype=bool)
+        if not np.isnan(c.grade_min_score[i]):
+            ok &= score >= c.grade_min_score[i]
+        if not np.isnan(c.grade_max_pd[i]):
+            ok &= pd_ <= c.grade_max_pd[i]
+        g[ok] = i
+    return g
+
+
+def first_match(exprs: tuple, cols: Columns) -> np.ndarray:
+    """Index of the first expression that holds per row, -1 if none (last to first)."""
+    idx = np.full(cols.n, -1, dtype=np.int16)
+    for i in range(len(exprs) - 1, -1, -1):
+        idx[holds(exprs[i], cols)] = i
+    return idx
+
+
+def individual(policy: Policy, c: Compiled, cols: Columns, base: dict[str, np.ndarray]) -> State:
+    """Step 1: rules (first match wins), else the matrix; hysteresis; sizing."""
+    n = cols.n
+    score, pd_, util, old = base["score"], base["pd"], base["utilisation"], base["old"]
+    rule = first_match(c.rule_exprs, cols)
+    g = grades(c, score, pd_)
+    entry = np.full(n, -1, dtype=np.int16)
+    for k in range(len(c.entries) - 1, -1, -1):
+        m = g == c.entry_grade[k]
+        if np.isfinite(c.entry_below[k]):
+            m &= util < c.entry_below[k]  # null utilisation falls to the catch-all band
+        entry[m] = k
+    is_rule = rule >= 0
+    src = np.where(is_rule, rule, c.n_rules + entry).astype(np.int16)
+    intended = c.src_action[src]
+    factor = c.src_factor[src]
+    held = _hysteresis(policy, c, cols, g, score, intended, is_rule)
+    wanted = np.where(held, np.int8(KEEP), intended)
+    action, limit = size(policy, old, wanted, factor)
+    empty = np.full(n, -1, dtype=np.int8)
+    return State(
+        old=old,
+        grade=g,
+        rule=rule,
+        entry=np.where(is_rule, -1, entry).astype(np.int16),
+        src=src,
+        intended=intended,
+        action=action,
+        limit=limit,
+        held=held,
+        sized_to_keep=action != wanted,
+        biz=empty,
+        macro=np.zeros(n, dtype=bool),
+        before_macro=action,
+    )
+
+
+def _hysteresis(
+    policy: Policy,
+    c: Compiled,
+    cols: Columns,
+    g: np.ndarray,
+    score: np.ndarray,
+    intended: np.ndarray,
+    is_rule: np.ndarray,
+) -> np.ndarray:
+    """Matrix increases/decreases held back to keep (see :class:`Hysteresis`)."""
+    h = policy.hysteresis
+    if h is None:
+        return np.zeros(cols.n, dtype=bool)
+    days = cols.number("days_since_last_change")  # NaN: no history, never "recent"
+    recent = days < h.min_days_between_changes
+    adverse = cols.string("last_action").is_in(list(_ADVERSE)).fill_null(False).to_numpy()
+    cooling = adverse & (days < h.adverse_cooldown_days)
+    with np.errstate(invalid="ignore"):
+        floor = c.grade_min_score[g] + h.increase_margin
+        clears = ~(score < floor)  # no score bound (NaN floor): nothing to clear
+        upper = np.concatenate([[np.nan], c.grade_min_score[:-1]])[g] - h.decrease_margin
+        below = ~(score >= upper)  # best grade (NaN bound): nothing above to fall from
+    matrix = ~is_rule
+    inc_held = matrix & (intended == INC) & (~clears | cooling | recent)
+    dec_held = matrix & (intended == DEC) & (~below | recent)
+    return inc_held | dec_held
+
+
+def overlay(policy: Policy, st: State, want: np.ndarray, factor: np.ndarray) -> np.ndarray:
+    """Apply an overlay's per-row wish where it is harsher (or, both cutting, deeper).
+
+    ``want`` is -1 where the overlay says nothing. Returns the rows it applied to.
+    """
+    live = want >= 0
+    if not live.any():
+        return live
+    act, lim = size(policy, st.old, np.where(live, want, KEEP).astype(np.int8), factor)
+    harsher = act > st.action
+    deeper = (act == DEC) & (st.action == DEC) & (lim < st.limit)
+    applied = live & (harsher | deeper)
+    st.action = np.where(applied, act, st.action)
+    st.limit = np.where(applied, lim, st.limit)
+    return applied
+
+
+def business(policy: Policy, c: Compiled, cols: Columns, st: State) -> None:
+    """Step 2: product contractions, first matching business rule per account."""
+    if not c.biz_ids:
+        return
+    b = first_match(c.biz_exprs, cols)
+    has = b >= 0
+    idx = np.where(has, b, 0)
+    want = np.where(has, c.biz_action[idx], -1).astype(np.int8)
+    applied = overlay(policy, st, want, np.where(has, c.biz_factor[idx], np.nan))
+    st.biz = np.where(applied, b, -1).astype(np.int8)
+
+
+def macro(policy: Policy, c: Compiled, st: State, active: bool) -> None:
+    """Step 3: the stress overlay for the account's grade."""
+    st.before_macro = st.action.copy()
+    if not active or policy.macro is None:
+        return
+    st.macro = overlay(policy, st, c.macro_action[st.grade], c.macro_factor[st.grade])

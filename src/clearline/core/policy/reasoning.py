@@ -1,0 +1,140 @@
+"""Reason strings without per-row string work.
+
+A decision's reasons depend only on its *path* (which rule or matrix entry, which
+overlays and caps applied) and on the first few scorecard reasons. Both are small
+integer codes per row; the reason string is built once per distinct (path, score
+reasons) combination and gathered, so a million rows cost a few array passes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from clearline.core.reasons import FALLBACK_FEATURE_CODE, feature_codes
+
+MAX_REASONS = 4
+
+
+class CodeTable:
+    """Feature name -> catalogue code index, looked up by string hash (no string compare).
+
+    Polars hashes a string column in one pass; a small open table keyed by the low bits
+    of the hash finds each known feature, and a full 64-bit hash match confirms it.
+    Anything else is the fallback code.
+    """
+
+    def __init__(self) -> None:
+        by_feature = feature_codes()
+        self.codes: list[str] = sorted(set(by_feature.values()) | {FALLBACK_FEATURE_CODE})
+        index = {c: i for i, c in enumerate(self.codes)}
+        names = list(by_feature)
+        hashes = pl.Series(names, dtype=pl.String).hash().to_numpy()
+        bits = max(6, len(names).bit_length() + 2)
+        while len({int(h) & ((1 << bits) - 1) for h in hashes}) < len(names):
+            bits += 1
+        self.mask = np.uint64((1 << bits) - 1)
+        self.table_hash = np.zeros(1 << bits, dtype=np.uint64)
+        self.table_code = np.full(1 << bits, index[FALLBACK_FEATURE_CODE], dtype=np.int16)
+        slots = (hashes & self.mask).astype(np.intp)
+        self.table_hash[slots] = hashes
+        self.table_code[slots] = [index[by_feature[n]] for n in names]
+        self.fallback = index[FALLBACK_FEATURE_CODE]
+
+    def lookup(self, flat: pl.Series) -> np.ndarray:
+        h = flat.cast(pl.String).hash().to_numpy()
+        slot = (h & self.mask).astype(np.intp)
+        code = np.where(self.table_hash[slot] == h, self.table_code[slot], self.fallback)
+        return np.where(flat.is_null().to_numpy(), -1, code).astype(np.int16)
+
+
+_TABLE: CodeTable | None = None
+
+
+def code_table() -> CodeTable:
+    global _TABLE
+    if _TABLE is None:
+        _TABLE = CodeTable()
+    return _TABLE
+
+
+def score_code_matrix(reasons: pl.Series, width: int = MAX_REASONS) -> np.ndarray:
+    """``(n, width)`` catalogue code indices of each row's score reasons, -1 padded.
+
+    Order is kept, nulls and repeated codes are dropped (two unknown features both map
+    to the fallback code, which is then said once).
+    """
+    n = reasons.len()
+    lens = reasons.list.len().fill_null(0).to_numpy().astype(np.int64)
+    k = int(lens.max()) if n else 0
+    if k == 0:
+        return np.full((n, width), -1, dtype=np.int16)
+    flat = code_table().lookup(reasons.explode(empty_as_null=False, keep_nulls=False))
+    starts = np.concatenate([[0], np.cumsum(lens)[:-1]])
+    mat = np.full((n, k), -1, dtype=np.int16)
+    for j in range(k):
+        has = lens > j
+        mat[:, j] = np.where(has, flat[np.minimum(starts + j, flat.shape[0] - 1)], -1)
+    for j in range(1, k):
+        dup = np.zeros(n, dtype=bool)
+        for i in range(j):
+            dup |= mat[:, j] == mat[:, i]
+        mat[dup & (mat[:, j] >= 0), j] = -1
+    gaps = ((mat[:, :-1] < 0) & (mat[:, 1:] >= 0)).any(axis=1) if k > 1 else np.zeros(n, bool)
+    if gaps.any():  # shift codes left over the holes, keeping their order
+        rows = mat[gaps]
+        order = np.argsort(rows < 0, axis=1, kind="stable")
+        mat[gaps] = np.take_along_axis(rows, order, axis=1)
+    if k < width:
+        mat = np.hstack([mat, np.full((n, width - k), -1, dtype=np.int16)])
+    return mat[:, :width]
+
+
+def dense(keys: np.ndarray, space: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(ids, distinct keys)``: ids index the sorted distinct keys (counting, no sort
+    when the key space is small)."""
+    if space <= 1 << 24:
+        present = np.bincount(keys, minlength=space) > 0
+        distinct = np.flatnonzero(present)
+        lookup = np.cumsum(present) - 1
+        return lookup[keys].astype(np.int64), distinct
+    distinct, ids = np.unique(keys, return_inverse=True)
+    return ids.astype(np.int64), distinct
+
+
+def reason_strings(
+    path_ids: np.ndarray,
+    path_parts: list[tuple[tuple[str, ...], str | None]],
+    score_codes: np.ndarray,
+) -> pl.Series:
+    """The ``;``-joined reasons of each row from its path and score codes.
+
+    ``path_parts[p]`` is ``(lead codes, tail code)`` of path ``p``: the lead codes go
+    first, then as many score reasons as fit in four, then the tail if it still fits.
+    """
+    names = code_table().codes
+    radix = len(names) + 1
+    width = score_codes.shape[1]
+    key = np.zeros(score_codes.shape[0], dtype=np.int64)
+    for j in range(width - 1, -1, -1):
+        key = key * radix + (score_codes[:, j].astype(np.int64) + 1)
+    tuple_ids, tuples = dense(key, radix**width)
+    combo, distinct = dense(
+        path_ids.astype(np.int64) * len(tuples) + tuple_ids, max(1, len(path_parts) * len(tuples))
+    )
+    texts = []
+    for c in distinct.tolist():
+        p, t = divmod(c, len(tuples))
+        lead, tail = path_parts[p]
+        k = int(tuples[t])
+        scores = []
+        while k:
+            k, d = divmod(k, radix)
+            if d:
+                scores.append(names[d - 1])
+        room = max(0, MAX_REASONS - len(lead))
+        parts = [*lead, *scores[:room]]
+        if tail is not None and len(lead) + len(scores) < MAX_REASONS:
+            parts.append(tail)
+        texts.append(";".join(list(dict.fromkeys(parts))[:MAX_REASONS]))
+    return pl.Series("reasons", texts, dtype=pl.String).gather(combo)

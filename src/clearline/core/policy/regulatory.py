@@ -1,0 +1,118 @@
+"""Step 4, the regulatory layer: hard caps applied last and never overridden.
+
+- income share: a drawable line at most ``max_share`` x verified annual income; without
+  verified income the preset says whether the cap is skipped, the line may not grow, or
+  it is zero;
+- household: the drawable lines of a household sum to at most the cap. Kept and raised
+  lines are scaled down pro rata first; decreased lines only if they alone exceed it.
+
+Household sums use a hash-bucket pass that is exact where it matters: rows whose bucket
+total (an upper bound of their household total) stays under the cap cannot be capped;
+the few others are grouped exactly by their household key.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from clearline.core.policy.compiled import DEC, INC, KEEP
+from clearline.core.policy.evaluate import Columns
+from clearline.core.policy.kernel import State, round_down
+from clearline.core.policy.model import Policy
+
+#: line-cap flag values in :attr:`State.extra` ``"line_cap"``.
+LINE_NONE, LINE_INCOME, LINE_UNVERIFIED = 0, 1, 2
+
+
+def _drawable(st: State, closed: np.ndarray) -> np.ndarray:
+    return ~closed & (st.action <= DEC)  # increase, keep or decrease
+
+
+def income_cap(policy: Policy, cols: Columns, st: State, closed: np.ndarray) -> None:
+    """Cap each drawable line by the share of verified annual income."""
+    n = cols.n
+    st.extra["line_cap"] = np.zeros(n, dtype=np.int8)
+    reg = policy.regulatory
+    if reg is None or reg.income_share_cap is None:
+        return
+    cap_cfg = reg.income_share_cap
+    verified, _ = cols.boolean("income_verified")
+    annual = cols.number("monthly_income") * 12.0
+    with np.errstate(invalid="ignore"):
+        cap = round_down(cap_cfg.max_share * annual, policy.line.round_to)
+    cap = np.where(verified, cap, np.inf)  # null income: unknown, not capped here
+    if cap_cfg.unverified == "no_increase":
+        cap = np.where(verified, cap, st.old)
+    elif cap_cfg.unverified == "zero":
+        cap = np.where(verified, cap, 0.0)
+    with np.errstate(invalid="ignore"):
+        over = _drawable(st, closed) & (st.limit > cap)
+    st.limit = np.where(over, cap, st.limit)
+    st.extra["line_cap"] = np.where(
+        over, np.where(verified, LINE_INCOME, LINE_UNVERIFIED), LINE_NONE
+    ).astype(np.int8)
+
+
+def household_ids(frame: pl.DataFrame) -> pl.Series:
+    """The household key: ``household_id``, or the borrower's own id when empty."""
+    hh = frame.get_column("household_id")
+    if hh.null_count() == 0:
+        return hh.cast(pl.String)
+    return frame.select(pl.coalesce("household_id", "borrower_id")).to_series()
+
+
+def _group_sums(keys: pl.Series, values: list[np.ndarray], suspect: np.ndarray) -> list[np.ndarray]:
+    """Exact per-household sums of ``values`` for the ``suspect`` rows only."""
+    idx = np.flatnonzero(suspect)
+    codes = keys.gather(idx).rank("dense").to_numpy().astype(np.intp)
+    return [np.bincount(codes, weights=v[idx])[codes] for v in values]
+
+
+def household_cap(policy: Policy, keys: pl.Series, st: State, closed: np.ndarray) -> None:
+    """Scale a household's drawable limits down to the cap (see module docstring)."""
+    n = st.limit.shape[0]
+    st.extra["hh_cap"] = np.zeros(n, dtype=bool)
+    st.extra["hh_total"] = np.full(n, np.nan)
+    cfg = policy.effective_household_cap
+    if cfg is None or n == 0:
+        return
+    cap = cfg.limit
+    drawable = _drawable(st, closed)
+    soft = drawable & (st.action <= KEEP)  # increase or keep
+    hard = drawable & (st.action == DEC)
+    w_soft = np.where(soft, st.limit, 0.0)
+    w_hard = np.where(hard, st.limit, 0.0)
+    total = w_soft + w_hard
+    buckets = 1 << max(10, int(2 * n - 1).bit_length())
+    slot = (keys.hash().to_numpy() & np.uint64(buckets - 1)).astype(np.intp)
+    upper = np.bincount(slot, weights=total, minlength=buckets)[slot]
+    suspect = upper > cap
+    if not suspect.any():
+        return
+    p_soft, p_hard = _group_sums(keys, [w_soft, w_hard], suspect)
+    s = np.flatnonzero(suspect)
+    limit, hh_total = st.limit[s], p_soft + p_hard
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f_soft = np.where(p_hard >= cap, 0.0, (cap - p_hard) / p_soft)
+        f_hard = np.where(p_hard > cap, cap / p_hard, 1.0)
+    factor = np.where(soft[s], f_soft, np.where(hard[s], f_hard, 1.0))
+    scaled = round_down(limit * factor, policy.line.round_to)
+    applied = (soft[s] | hard[s]) & (hh_total > cap) & (scaled < limit)
+    st.limit[s] = np.where(applied, scaled, limit)
+    st.extra["hh_cap"][s] = applied
+    st.extra["hh_total"][s] = hh_total
+
+
+def regulatory(
+    policy: Policy, cols: Columns, keys: pl.Series, st: State, closed: np.ndarray
+) -> np.ndarray:
+    """Step 4: income share cap, then household cap; returns rows a cap lowered."""
+    before = st.limit.copy()
+    income_cap(policy, cols, st, closed)
+    household_cap(policy, keys, st, closed)
+    lowered = st.limit < before
+    # A cap re-derives the action from the limit it leaves (it may turn keep into cut).
+    moved = np.where(st.limit < st.old, DEC, np.where(st.limit > st.old, INC, KEEP))
+    st.action = np.where(lowered, moved, st.action).astype(np.int8)
+    return lowered
