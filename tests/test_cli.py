@@ -368,3 +368,31 @@ def test_the_spark_engine_gives_the_local_engines_decisions_from_the_command_lin
         if c.startswith(("action", "new_limit", "reasons", "layer", "grade"))
     ]
     assert tables["local"].select(decided).equals(tables["spark"].select(decided))
+
+
+def test_review_takes_a_published_policy_by_name(
+    sim_dir: Path, model_dir: Path, tmp_path: Path
+) -> None:
+    store = str(tmp_path / "policies")
+    code, published, err = run(
+        "policy", "publish", BASELINE, "--by", "alice", "--store", store, "--json"
+    )
+    assert code == 0, err
+    out = tmp_path / "d.parquet"
+    code, _, err = run(
+        "review",
+        "--data",
+        str(sim_dir),
+        "--model",
+        str(model_dir),
+        "--policy",
+        "baseline",
+        "--store",
+        store,
+        "--out",
+        str(out),
+        "--json",
+    )
+    assert code == 0, err
+    versions = pl.read_parquet(out).get_column("policy_version").unique().to_list()
+    assert versions == [published["version"]]

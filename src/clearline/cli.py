@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from clearline.cli_models import RegistryOpt, models_app
+from clearline.cli_policy import StoreOpt, policy_app
 from clearline.cli_support import (
     DEFAULT_DB,
     DEFAULT_REGISTRY,
@@ -26,6 +27,7 @@ from clearline.cli_support import (
     parse_date,
     show,
 )
+from clearline.store.policies import DEFAULT_STORE
 
 ModelOpt = Annotated[
     str, typer.Option("--model", help="Model folder from `train`, or a registered version.")
@@ -39,6 +41,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(models_app, name="models")
+app.add_typer(policy_app, name="policy")
 
 
 @app.command()
@@ -126,6 +129,16 @@ def train(
     emit(payload, as_json, lambda: show({**payload, "model": str(out / "model.json")}))
 
 
+def _policy(ref: str, store: Path):  # noqa: ANN202
+    """A policy file, or a published policy (`name`, `name@release`, full version)."""
+    from clearline.core.policy import load_policy
+    from clearline.store.policies import PolicyStore
+
+    if Path(ref).exists() or ref.endswith((".yaml", ".yml")):
+        return load_policy(Path(ref))
+    return PolicyStore(store).load(ref)
+
+
 def _prepare(data: str, as_of: str | None, model: str, engine: str, registry: Path):  # noqa: ANN202
     from clearline.core.scoring.artefact import load_model
     from clearline.engines import check_engine
@@ -150,20 +163,20 @@ def _prepare(data: str, as_of: str | None, model: str, engine: str, registry: Pa
 def review(
     data: DataOpt,
     model: ModelOpt,
-    policy: Annotated[Path, typer.Option("--policy", help="Policy YAML.")],
+    policy: Annotated[str, typer.Option("--policy", help="Policy YAML, or a published ref.")],
     out: Annotated[Path, typer.Option("--out", help="Decision file (.parquet or .csv).")],
     as_of: AsOfOpt = None,
     engine: EngineOpt = "local",
     registry: RegistryOpt = Path(DEFAULT_REGISTRY),
+    policies_store: StoreOpt = Path(DEFAULT_STORE),
     as_json: JsonOpt = False,
 ) -> None:
     """Decide every account: keep, increase, decrease, freeze or close, with reasons."""
-    from clearline.core.policy import load_policy
     from clearline.core.whatif import summarize_review
     from clearline.engines import decide_portfolio
     from clearline.services.review import write_table
 
-    pol = load_policy(policy)
+    pol = _policy(policy, policies_store)
     portfolio, day, scorer, artefact = _prepare(data, as_of, model, engine, registry)
     with err.status(f"deciding ({engine} engine)"):
         [decisions] = decide_portfolio(
@@ -179,21 +192,21 @@ def review(
 def whatif(
     data: DataOpt,
     model: ModelOpt,
-    baseline: Annotated[Path, typer.Option("--baseline", help="Current policy YAML.")],
-    candidate: Annotated[Path, typer.Option("--candidate", help="Proposed policy YAML.")],
+    baseline: Annotated[str, typer.Option("--baseline", help="Current policy (file or ref).")],
+    candidate: Annotated[str, typer.Option("--candidate", help="Proposed policy (file or ref).")],
     out: Annotated[Path, typer.Option("--out", help="What-if file (.parquet or .csv).")],
     as_of: AsOfOpt = None,
     engine: EngineOpt = "local",
     registry: RegistryOpt = Path(DEFAULT_REGISTRY),
+    policies_store: StoreOpt = Path(DEFAULT_STORE),
     as_json: JsonOpt = False,
 ) -> None:
     """Compare two policies account by account before anything is applied."""
-    from clearline.core.policy import load_policy
     from clearline.core.whatif import whatif as compare
     from clearline.engines import decide_portfolio
     from clearline.services.review import write_table
 
-    policies = [load_policy(baseline), load_policy(candidate)]
+    policies = [_policy(baseline, policies_store), _policy(candidate, policies_store)]
     portfolio, day, scorer, artefact = _prepare(data, as_of, model, engine, registry)
     with err.status(f"deciding under both policies ({engine} engine)"):
         before, after = decide_portfolio(
