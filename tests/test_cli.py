@@ -179,6 +179,22 @@ def test_a_malformed_copy_is_refused_and_leaves_the_database_unchanged(
     "args, fragment",
     [
         (["ingest", "/nonexistent/folder"], "nonexistent"),
+        (
+            [
+                "review",
+                "--data",
+                "{sim}",
+                "--model",
+                "{model}",
+                "--policy",
+                BASELINE,
+                "--out",
+                "{tmp}/d.csv",
+                "--as-of",
+                "1999-01-01",
+            ],
+            "no account was open",
+        ),
         (["demo", "--borrowers", "10"], "borrowers"),
         (["demo", "--months", "6"], "months"),
         (["ingest", "{sim}", "--db", "nosuchdialect://x"], "database error"),
@@ -396,3 +412,24 @@ def test_review_takes_a_published_policy_by_name(
     assert code == 0, err
     versions = pl.read_parquet(out).get_column("policy_version").unique().to_list()
     assert versions == [published["version"]]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["simulate", "--out", "x", "--borrowers", "0"],
+        ["review", "--data", "somewhere"],
+        ["--bogus"],
+        ["nosuch"],
+    ],
+)
+def test_usage_errors_are_one_line_with_exit_2(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from clearline.cli import main
+
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    lines = [ln for ln in captured.err.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:"), captured.err
+    assert captured.out == ""

@@ -155,6 +155,9 @@ def _prepare(data: str, as_of: str | None, model: str, engine: str, registry: Pa
     with err.status("loading portfolio"):
         portfolio = load_data(data)
     day = parse_date(as_of) or default_as_of(portfolio)
+    opened = portfolio.accounts.get_column("opened_at").dt.date() <= day
+    if not opened.any():
+        raise ValueError(f"no account was open on {day}; nothing to decide")
     return portfolio, day, scorer, artefact
 
 
@@ -259,5 +262,26 @@ def _demo_summary(p: dict) -> None:
     )
 
 
-def main() -> None:  # pragma: no cover - console entry
-    app()
+def main(argv: list[str] | None = None) -> int:
+    """Console entry: usage errors become one line (`error: ...`, exit 2), like every
+    other failure, instead of a framed box."""
+    try:
+        rv = app(args=argv, prog_name="clearline", standalone_mode=False)
+    except Exception as exc:
+        # Typer ships its own copy of click; match its usage errors by shape, not import.
+        ctx = getattr(exc, "ctx", None)
+        if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
+            err.print(ctx.get_help(), highlight=False)
+            return 2
+        if hasattr(exc, "format_message") and isinstance(getattr(exc, "exit_code", None), int):
+            hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+            err.print(
+                f"[bold red]error:[/] {exc.format_message()}{hint}", highlight=False, soft_wrap=True
+            )
+            return int(exc.exit_code)  # type: ignore[attr-defined]
+        raise
+    return rv if isinstance(rv, int) else 0
+
+
+def console() -> None:  # pragma: no cover - the installed `clearline` script
+    raise SystemExit(main())

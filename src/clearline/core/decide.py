@@ -153,7 +153,9 @@ def decide(
 
     path_ids, table = T.paths(policy, c, st, closed)
     reasons = reason_strings(
-        path_ids, [(p.lead, p.tail) for p in table], score_code_matrix(df.get_column("score_reasons"))
+        path_ids,
+        [(p.lead, p.tail) for p in table],
+        score_code_matrix(df.get_column("score_reasons")),
     )
     layer = np.array([p.layer for p in table], dtype=np.int8)[path_ids]
     class_wide = np.array([p.class_wide for p in table], dtype=bool)[path_ids]
