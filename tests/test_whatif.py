@@ -31,7 +31,7 @@ def test_the_diff_has_shared_columns_then_each_decision_column_twice() -> None:
     diff, _ = whatif(*_pair())
     assert diff.columns[:4] == ["account_id", "borrower_id", "as_of", "good_standing"]
     assert diff.columns[4:6] == ["action_baseline", "action_candidate"]
-    assert diff.columns[-2:] == ["changed", "adverse_change"]
+    assert diff.columns[-3:] == ["changed", "adverse_change", "worse"]
     for col in ("new_limit", "reasons", "layer", "policy_version", "exposure", "trace"):
         assert {f"{col}_baseline", f"{col}_candidate"} <= set(diff.columns)
     assert diff.height == len(ROWS)
@@ -106,3 +106,36 @@ def test_a_review_summary_counts_every_action_and_the_adverse_in_good_standing()
     assert s["accounts"] == 5 and s["adverse"] == 3
     assert s["adverse_good_standing"] == 1
     assert s["by_layer"] == {"macro": 2, "individual": 1}
+
+
+def test_a_gentler_adverse_change_is_not_counted_as_worse_for_the_borrower() -> None:
+    from datetime import date
+
+    import polars as pl
+
+    from clearline.core.whatif import whatif
+
+    def table(actions: list[str], limits: list[float]) -> pl.DataFrame:
+        n = len(actions)
+        return pl.DataFrame(
+            {
+                "account_id": [f"A{i}" for i in range(n)],
+                "borrower_id": [f"B{i}" for i in range(n)],
+                "as_of": [date(2025, 1, 31)] * n,
+                "action": actions,
+                "old_limit": [10000.0] * n,
+                "new_limit": limits,
+                "reasons": ["X"] * n,
+                "layer": ["individual"] * n,
+                "good_standing": [True] * n,
+            }
+        )
+
+    base = table(["decrease", "keep", "decrease", "close"], [6000, 10000, 6000, 0])
+    cand = table(["decrease", "decrease", "decrease", "freeze"], [8000, 7000, 5000, 10000])
+    diff, s = whatif(base, cand)
+    # 8000 > 6000 is gentler; keep -> decrease and 6000 -> 5000 are worse; close -> freeze
+    # is gentler although both are adverse.
+    assert diff["adverse_change"].to_list() == [True, True, True, True]
+    assert diff["worse"].to_list() == [False, True, True, False]
+    assert s["adverse_good_standing"] == 4 and s["worse_good_standing"] == 2

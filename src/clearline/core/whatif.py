@@ -89,9 +89,11 @@ def whatif(baseline: pl.DataFrame, candidate: pl.DataFrame) -> tuple[pl.DataFram
     (pl.DataFrame, dict)
         The diff: ``account_id, borrower_id, as_of, good_standing``, then each other
         decision column as ``<col>_baseline, <col>_candidate``, then ``changed`` (action
-        or new limit differ) and ``adverse_change`` (changed, and the candidate action is
-        adverse); rows in baseline order. And the summary: ``accounts``, ``changed``,
-        ``adverse``, ``adverse_good_standing``, ``exposure_before/after``,
+        or new limit differ), ``adverse_change`` (changed, and the candidate action is
+        adverse) and ``worse`` (an adverse change that is also harsher for the borrower
+        than the baseline); rows in baseline order. And the summary: ``accounts``, ``changed``,
+        ``adverse``, ``adverse_good_standing``, ``worse_good_standing``,
+        ``exposure_before/after``,
         ``expected_loss_before/after``, ``by_reason`` (adverse changes by the candidate's
         first reason code), ``by_layer`` (adverse changes by the candidate's layer),
         ``actions_baseline``, ``actions_candidate``.
@@ -123,9 +125,19 @@ def whatif(baseline: pl.DataFrame, candidate: pl.DataFrame) -> tuple[pl.DataFram
         pl.col("new_limit_baseline") != pl.col("new_limit_candidate")
     )
     adverse = changed & pl.col("action_candidate").is_in(ADVERSE_ACTIONS)
+    # `adverse_change` follows the contract's wording (changed, and now adverse); a
+    # stricter reading of harm also asks that the candidate be worse for the borrower:
+    # a harsher action, or the same action with a lower limit.
+    severity = {a: i for i, a in enumerate(("increase", "keep", "decrease", "freeze", "close"))}
+    sev_b = pl.col("action_baseline").replace_strict(severity, return_dtype=pl.Int8)
+    sev_c = pl.col("action_candidate").replace_strict(severity, return_dtype=pl.Int8)
+    worse = adverse & (
+        (sev_c > sev_b)
+        | ((sev_c == sev_b) & (pl.col("new_limit_candidate") < pl.col("new_limit_baseline")))
+    )
     order = [*SHARED_COLUMNS, *(x + s for x in own for s in SUFFIXES)]
-    diff = j.with_columns(changed=changed, adverse_change=adverse).select(
-        *order, "changed", "adverse_change"
+    diff = j.with_columns(changed=changed, adverse_change=adverse, worse=worse).select(
+        *order, "changed", "adverse_change", "worse"
     )
 
     harmed = diff.filter(pl.col("adverse_change"))
@@ -141,6 +153,9 @@ def whatif(baseline: pl.DataFrame, candidate: pl.DataFrame) -> tuple[pl.DataFram
         "changed": int(diff["changed"].sum()),
         "adverse": harmed.height,
         "adverse_good_standing": int(harmed["good_standing"].fill_null(False).sum()),
+        "worse_good_standing": int(
+            harmed.filter(pl.col("worse"))["good_standing"].fill_null(False).sum()
+        ),
         "exposure_before": _money(_sum(diff, "exposure_baseline")),
         "exposure_after": _money(_sum(diff, "exposure_candidate")),
         "expected_loss_before": _money(_sum(diff, "expected_loss_baseline")),

@@ -58,6 +58,7 @@ def whatif_section(diff: pl.DataFrame, s: dict) -> str:
                 ("accounts changed", s["changed"]),
                 ("changed to adverse", s["adverse"]),
                 ("innocent harm: adverse, never missed a payment", s["adverse_good_standing"]),
+                ("of which worse than the baseline for the borrower", s["worse_good_standing"]),
                 ("exposure before", float(s["exposure_before"])),
                 ("exposure after", float(s["exposure_after"])),
                 ("expected loss before", float(s["expected_loss_before"])),
