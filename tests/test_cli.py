@@ -433,3 +433,69 @@ def test_usage_errors_are_one_line_with_exit_2(
     lines = [ln for ln in captured.err.splitlines() if ln.strip()]
     assert len(lines) == 1 and lines[0].startswith("error:"), captured.err
     assert captured.out == ""
+
+
+def test_a_champion_challenger_review_gives_each_household_one_arms_decisions(
+    sim_dir: Path, model_dir: Path, tmp_path: Path
+) -> None:
+    common = ["--data", str(sim_dir), "--model", str(model_dir), "--as-of", "2025-06-30"]
+    outs = {}
+    for name, extra in {
+        "base": ["--policy", BASELINE],
+        "tight": ["--policy", TIGHTENED],
+        "exp": [
+            "--policy",
+            BASELINE,
+            "--challenger",
+            TIGHTENED,
+            "--experiment",
+            "e1",
+            "--share",
+            "0.5",
+        ],
+        "again": [
+            "--policy",
+            BASELINE,
+            "--challenger",
+            TIGHTENED,
+            "--experiment",
+            "e1",
+            "--share",
+            "0.5",
+        ],
+    }.items():
+        outs[name] = tmp_path / f"{name}.parquet"
+        code, summary, err = run("review", *common, *extra, "--out", str(outs[name]), "--json")
+        assert code == 0, err
+    exp = pl.read_parquet(outs["exp"])
+    assert exp.equals(pl.read_parquet(outs["again"]))  # same arms on a re-run
+    assert 0.4 < (exp["arm"] == "challenger").mean() < 0.6
+    assert set(exp["experiment"]) == {"e1"}
+    cols = ["account_id", "action", "new_limit", "reasons", "policy_version"]
+    for arm, name in (("champion", "base"), ("challenger", "tight")):
+        own = exp.filter(pl.col("arm") == arm).select(cols)
+        ref = (
+            pl.read_parquet(outs[name])
+            .join(own.select("account_id"), on="account_id", how="semi")
+            .select(cols)
+        )
+        assert own.sort("account_id").equals(ref.sort("account_id"))
+
+
+def test_a_challenger_without_an_experiment_name_is_refused(
+    sim_dir: Path, model_dir: Path, tmp_path: Path
+) -> None:
+    code, _, err = run(
+        "review",
+        "--data",
+        str(sim_dir),
+        "--model",
+        str(model_dir),
+        "--policy",
+        BASELINE,
+        "--challenger",
+        TIGHTENED,
+        "--out",
+        str(tmp_path / "x.csv"),
+    )
+    assert code != 0 and "--experiment" in err and not (tmp_path / "x.csv").exists()

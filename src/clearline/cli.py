@@ -172,21 +172,47 @@ def review(
     engine: EngineOpt = "local",
     registry: RegistryOpt = Path(DEFAULT_REGISTRY),
     policies_store: StoreOpt = Path(DEFAULT_STORE),
+    challenger: Annotated[
+        str | None,
+        typer.Option("--challenger", help="Challenger policy for a share of households."),
+    ] = None,
+    experiment: Annotated[str, typer.Option("--experiment", help="Experiment name.")] = "",
+    share: Annotated[float, typer.Option("--share", help="Challenger share (0..1).")] = 0.1,
     as_json: JsonOpt = False,
 ) -> None:
-    """Decide every account: keep, increase, decrease, freeze or close, with reasons."""
+    """Decide every account: keep, increase, decrease, freeze or close, with reasons.
+
+    With --challenger, a deterministic share of households (by a stable hash of the
+    experiment name and the household) gets the challenger policy; the decision file
+    records each account's `arm` and the `experiment`."""
+    import polars as pl
+
     from clearline.core.whatif import summarize_review
     from clearline.engines import decide_portfolio
-    from clearline.services.review import write_table
+    from clearline.services.review import split_by_arm, write_table
 
-    pol = _policy(policy, policies_store)
+    pols = [_policy(policy, policies_store)]
+    if challenger is not None:
+        if not experiment.strip():
+            raise ValueError("--challenger needs an --experiment name (it seeds the split)")
+        pols.append(_policy(challenger, policies_store))
     portfolio, day, scorer, artefact = _prepare(data, as_of, model, engine, registry)
     with err.status(f"deciding ({engine} engine)"):
-        [decisions] = decide_portfolio(
-            portfolio, day, scorer, artefact["model_version"], [pol], engine=engine
+        tables = decide_portfolio(
+            portfolio, day, scorer, artefact["model_version"], pols, engine=engine
         )
+        decisions = tables[0]
+        if challenger is not None:
+            decisions = split_by_arm(
+                portfolio, tables[0], tables[1], experiment=experiment, share=share
+            )
         write_table(decisions, out)
     payload = summarize_review(decisions)
+    if challenger is not None:
+        payload["arms"] = {
+            arm: summarize_review(decisions.filter(pl.col("arm") == arm))
+            for arm in ("champion", "challenger")
+        }
     emit(payload, as_json, lambda: show({**payload, "decisions": str(out)}))
 
 

@@ -6,6 +6,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from clearline.core.decide import decide
@@ -43,3 +44,50 @@ def write_table(frame: pl.DataFrame, out: Path) -> None:
     else:
         frame.write_csv(tmp)
     tmp.replace(out)
+
+
+def split_by_arm(
+    portfolio: Portfolio,
+    champion: pl.DataFrame,
+    challenger: pl.DataFrame,
+    *,
+    experiment: str,
+    share: float,
+) -> pl.DataFrame:
+    """Champion/challenger: each household's accounts take the decisions of its arm.
+
+    Both tables decide every account (with any engine); the arm comes from a stable hash
+    of the experiment name and the household (the borrower when alone), so a household is
+    never split across two policies' caps and a re-run puts everyone in the same arm.
+    """
+    from clearline.core.policy.experiment import ARMS, assign_arm
+
+    if not 0.0 <= share <= 1.0:
+        raise ValueError(f"--share must be between 0 and 1, got {share}")
+    households = (
+        champion.select("account_id", "borrower_id")
+        .join(
+            portfolio.borrowers.select("borrower_id", "household_id"),
+            on="borrower_id",
+            how="left",
+            maintain_order="left",
+        )
+        .select(pl.coalesce("household_id", "borrower_id"))
+        .to_series()
+    )
+    arm = assign_arm(households, experiment, share)
+    aligned = champion.select("account_id").join(
+        challenger, on="account_id", how="left", maintain_order="left"
+    )
+    mask = pl.Series(arm)
+    return (
+        pl.concat(
+            [
+                champion.with_row_index("_i").filter(~mask),
+                aligned.select(champion.columns).with_row_index("_i").filter(mask),
+            ]
+        )
+        .sort("_i")
+        .drop("_i")
+        .with_columns(arm=pl.Series(np.where(arm, ARMS[1], ARMS[0])), experiment=pl.lit(experiment))
+    )
