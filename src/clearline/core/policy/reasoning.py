@@ -8,6 +8,8 @@ reasons) combination and gathered, so a million rows cost a few array passes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import polars as pl
 
@@ -75,6 +77,51 @@ def score_code_matrix(reasons: pl.Series, width: int = MAX_REASONS) -> np.ndarra
     for j in range(k):
         has = lens > j
         mat[:, j] = np.where(has, flat[np.minimum(starts + j, flat.shape[0] - 1)], -1)
+    return _compact(mat, width)
+
+
+def index_code_matrix(
+    idx: pl.Series, features: Sequence[str], width: int = MAX_REASONS
+) -> np.ndarray:
+    """:func:`score_code_matrix` from the scorer's reason *indices* (no string work).
+
+    ``idx`` is a List or Array of integers indexing ``features`` (``-1`` or null: no
+    reason), e.g. ``score_reason_idx`` from
+    :func:`clearline.core.scoring.apply.score_accounts`. Each feature name is mapped to
+    its code once, so the result equals ``score_code_matrix`` of the names.
+    """
+    n = idx.len()
+    if isinstance(idx.dtype, pl.Array) and idx.dtype.inner.is_integer():
+        k = idx.dtype.size
+        get = idx.arr.get
+    elif isinstance(idx.dtype, pl.List) and idx.dtype.inner.is_integer():
+        k = int(idx.list.len().max() or 0) if n else 0
+        get = idx.list.get
+    else:
+        raise ValueError(f"score_reason_idx must be a List or Array of integers, not {idx.dtype}")
+    if k == 0:
+        return np.full((n, width), -1, dtype=np.int16)
+    block = idx.to_numpy() if isinstance(idx.dtype, pl.Array) else None
+    if block is not None and block.shape == (n, k):
+        # A fixed-width block converts in one copy; nulls come back as NaN.
+        raw = np.nan_to_num(block, nan=-1).astype(np.int64)
+    else:
+        raw = np.column_stack(
+            [get(j, null_on_oob=True).fill_null(-1).to_numpy().astype(np.int64) for j in range(k)]
+        )
+    if raw.size and (raw.min() < -1 or raw.max() >= len(features)):
+        bad = int(raw[(raw < -1) | (raw >= len(features))][0])
+        raise ValueError(
+            f"score_reason_idx holds {bad}, outside score_features (0..{len(features) - 1})"
+        )
+    lut = np.append(code_table().lookup(pl.Series(list(features), dtype=pl.String)), -1)
+    return _compact(lut[raw].astype(np.int16), width)  # -1 indexes the appended no-reason
+
+
+def _compact(mat: np.ndarray, width: int) -> np.ndarray:
+    """Drop repeated codes within a row and close the gaps, keeping order; pad/cut to
+    ``width``."""
+    n, k = mat.shape
     for j in range(1, k):
         dup = np.zeros(n, dtype=bool)
         for i in range(j):
