@@ -16,6 +16,7 @@ one account goes through the same code as a million.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Literal
 
@@ -28,7 +29,7 @@ from clearline.core.policy.compiled import ACTION_NAMES, compile_policy
 from clearline.core.policy.evaluate import Columns
 from clearline.core.policy.fields import CONDITION_FIELDS, HISTORY_KINDS, REQUIRED_FEATURE_COLUMNS
 from clearline.core.policy.model import Policy
-from clearline.core.policy.reasoning import reason_strings, score_code_matrix
+from clearline.core.policy.reasoning import index_code_matrix, reason_strings, score_code_matrix
 from clearline.core.policy.regulatory import household_ids, regulatory
 from clearline.core.schema import ADVERSE_ACTIONS, DECISION_COLUMNS, LAYERS
 
@@ -43,16 +44,27 @@ OUTPUT_COLUMNS = (
     "max_apr",
 )
 _SCORED_COLUMNS = ("account_id", "score", "pd", "score_reasons")
+#: with ``score_features=``: reason indices into that list instead of names.
+_SCORED_IDX_COLUMNS = ("account_id", "score", "pd", "score_reason_idx")
 
 
-def _check_inputs(features: pl.DataFrame, scored: pl.DataFrame, policy: Policy) -> None:
+def _scored_columns(score_features: Sequence[str] | None) -> tuple[str, ...]:
+    return _SCORED_COLUMNS if score_features is None else _SCORED_IDX_COLUMNS
+
+
+def _check_inputs(
+    features: pl.DataFrame,
+    scored: pl.DataFrame,
+    policy: Policy,
+    score_features: Sequence[str] | None = None,
+) -> None:
     used = compile_policy(policy).fields - {"score", "pd"} - set(HISTORY_KINDS)
     if policy.regulatory is not None and policy.regulatory.income_share_cap is not None:
         used |= {"monthly_income", "income_verified"}  # the income cap reads them
     missing = sorted((set(REQUIRED_FEATURE_COLUMNS) | used) - set(features.columns))
     if missing:
         raise ValueError(f"features frame lacks columns {missing}")
-    missing = sorted(set(_SCORED_COLUMNS) - set(scored.columns))
+    missing = sorted(set(_scored_columns(score_features)) - set(scored.columns))
     if missing:
         raise ValueError(f"scored frame lacks columns {missing}")
     for name, frame in (("features", features), ("scored", scored)):
@@ -71,8 +83,8 @@ def _unique(ids: pl.Series) -> bool:
     return ids.n_unique() == ids.len()  # a hash collision or a real duplicate
 
 
-def _join(features: pl.DataFrame, scored: pl.DataFrame) -> pl.DataFrame:
-    s = scored.select(_SCORED_COLUMNS).with_columns(
+def _join(features: pl.DataFrame, scored: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFrame:
+    s = scored.select(columns).with_columns(
         pl.col("score").cast(pl.Float64), pl.col("pd").cast(pl.Float64)
     )
     base = features.drop([c for c in ("score", "pd", "as_of") if c in features.columns])
@@ -91,6 +103,7 @@ def decide(
     as_of: date | None = None,
     stress_index: float | None = None,
     trace: Literal["full", "path"] = "full",
+    score_features: Sequence[str] | None = None,
 ) -> pl.DataFrame:
     """Decide every account's line: keep, increase, decrease, freeze or close.
 
@@ -102,7 +115,8 @@ def decide(
         the policy's conditions name; the history columns ``last_action`` and
         ``days_since_last_change`` are optional).
     scored
-        ``account_id, score, pd, score_reasons`` for every account in ``features``.
+        ``account_id, score, pd, score_reasons`` for every account in ``features``;
+        with ``score_features``, ``score_reason_idx`` replaces ``score_reasons``.
     policy
         A validated :class:`Policy`.
     model_version
@@ -117,13 +131,18 @@ def decide(
     trace
         ``"full"``: per-row JSON with the path, score, grade, rule inputs and household
         total; ``"path"``: the path only (one JSON per distinct path, much faster).
+    score_features
+        The scorer's feature names (``model.features_``). When given, the reasons are
+        read from ``scored``'s ``score_reason_idx`` (List/Array of ints indexing this
+        list, -1 or null for none, as :func:`~clearline.core.scoring.apply.score_accounts`
+        emits) with no string work; the decisions equal those from ``score_reasons``.
 
     Returns
     -------
     pl.DataFrame
         :data:`OUTPUT_COLUMNS`, one row per account in ``features`` order.
     """
-    _check_inputs(features, scored, policy)
+    _check_inputs(features, scored, policy, score_features)
     if as_of is None:
         if "as_of" not in features.columns or features["as_of"].n_unique() != 1:
             raise ValueError("decide needs as_of= (features has no single as_of column)")
@@ -131,7 +150,7 @@ def decide(
     macro_active = policy.macro is not None and (
         stress_index is None or stress_index >= policy.macro.stress_index
     )
-    df = _join(features, scored)
+    df = _join(features, scored, _scored_columns(score_features))
     n = df.height
     cols = Columns(df, CONDITION_FIELDS)
     score, pd_ = cols.number("score"), cols.number("pd")
@@ -155,7 +174,9 @@ def decide(
     reasons = reason_strings(
         path_ids,
         [(p.lead, p.tail) for p in table],
-        score_code_matrix(df.get_column("score_reasons")),
+        score_code_matrix(df.get_column("score_reasons"))
+        if score_features is None
+        else index_code_matrix(df.get_column("score_reason_idx"), score_features),
     )
     layer = np.array([p.layer for p in table], dtype=np.int8)[path_ids]
     class_wide = np.array([p.class_wide for p in table], dtype=bool)[path_ids]

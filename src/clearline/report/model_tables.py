@@ -118,7 +118,7 @@ def fact_sheet(prep: Prepared) -> str:
         ("Created", art.get("created_at") or "?"),
         ("Approval state", state),
     ]
-    sheet = rich_table(["", ""], rows)
+    sheet = rich_table(["", ""], rows, left=2)  # prose: left-aligned
     return (
         sheet + "<p>Metrics by sample (AUC, KS and Gini measure ranking: higher is better; "
         "Brier and ECE measure probability error: lower is better):</p>" + metrics_table(prep)

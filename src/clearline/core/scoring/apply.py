@@ -38,7 +38,13 @@ def score_with_reasons(
 
 
 def score_accounts(features: pl.DataFrame, model: Any, *, top: int = 4) -> pl.DataFrame:
-    """``account_id, score, pd, score_reasons`` (feature names, most points lost first)."""
+    """``account_id, score, pd, score_reasons, score_reason_idx``.
+
+    ``score_reasons`` are feature names, most points lost first; ``score_reason_idx`` is
+    the same ranking as an ``Array(Int16, top)`` of indices into ``model.features_`` (-1
+    = no further reason), which ``decide(..., score_features=model.features_)`` reads
+    without any string work.
+    """
     score, pd_, idx = score_with_reasons(model, features, top)
     names = pl.Series("name", list(model.features_), dtype=pl.String)
     ranked = pl.DataFrame({f"r{i}": idx[:, i].astype(np.int64) for i in range(idx.shape[1])})
@@ -56,4 +62,7 @@ def score_accounts(features: pl.DataFrame, model: Any, *, top: int = 4) -> pl.Da
             "score": pl.Series(score, dtype=pl.Float64),
             "pd": pl.Series(pd_, dtype=pl.Float64),
         }
-    ).with_columns(reasons.get_column("score_reasons"))
+    ).with_columns(
+        reasons.get_column("score_reasons"),
+        pl.Series("score_reason_idx", np.asarray(idx).astype(np.int16).reshape(len(score), -1)),
+    )
