@@ -4,7 +4,8 @@ Usage: ``python benchmarks/bench_decide.py [--rows N] [--repeat R] [--policy FIL
 
 Pinned to one core (``POLARS_MAX_THREADS=1`` before polars is imported; numpy here is
 single-threaded). Scores and score reasons are *inputs* (precomputed, as from
-``clearline.core.scoring``); the decide timings include rules, grades, matrix,
+``clearline.core.scoring``; by default as reason indices, ``reasons=names`` rows
+read the feature-name lists); the decide timings include rules, grades, matrix,
 hysteresis, overlays, caps, up to four reasons and the trace, but not scoring.
 """
 
@@ -60,8 +61,17 @@ def synthetic(n: int, seed: int = 7) -> tuple[pl.DataFrame, pl.DataFrame]:
     pd_ = 1.0 / (1.0 + 50.0 * 2.0 ** ((score - 600.0) / 20.0))
     k = rng.integers(0, len(SCORE_FEATURES) + 1, n)
     reasons = [SCORE_FEATURES[:j] for j in k]
+    # The same reasons as the scorer's indices into SCORE_FEATURES (-1 = none), as
+    # ``score_accounts`` emits them.
+    idx = np.where(np.arange(4) < k[:, None], np.arange(4), -1).astype(np.int16)
     scored = pl.DataFrame(
-        {"account_id": features["account_id"], "score": score, "pd": pd_, "score_reasons": reasons}
+        {
+            "account_id": features["account_id"],
+            "score": score,
+            "pd": pd_,
+            "score_reasons": reasons,
+            "score_reason_idx": idx,
+        }
     )
     return features, scored
 
@@ -75,19 +85,22 @@ def main() -> None:
     policy = load_policy(args.policy)
     features, scored = synthetic(args.rows)
     print(f"policy {policy.version}  rows {args.rows:,}  threads {pl.thread_pool_size()}")
-    for mode in ("path", "full"):
+    kw = {"model_version": "bench", "as_of": date(2025, 6, 30)}
+    runs = [("path", "idx"), ("path", "names"), ("full", "idx")]
+    for mode, reasons in runs:
+        extra = {"score_features": SCORE_FEATURES} if reasons == "idx" else {}
         times = []
         for _ in range(args.repeat):
             t0 = time.perf_counter()
-            decisions = decide(
-                features, scored, policy, model_version="bench", as_of=date(2025, 6, 30), trace=mode
-            )
+            decisions = decide(features, scored, policy, trace=mode, **kw, **extra)
             times.append(time.perf_counter() - t0)
         best = min(times)
         print(
-            f"decide trace={mode}: best {best:.3f} s of {args.repeat}  ->  "
+            f"decide trace={mode} reasons={reasons}: best {best:.3f} s of {args.repeat}  ->  "
             f"{args.rows / best:,.0f} accounts/s/core"
         )
+    by_idx = decide(features, scored, policy, trace="path", score_features=SCORE_FEATURES, **kw)
+    assert by_idx.equals(decide(features, scored, policy, trace="path", **kw)), "idx != names"
     print(f"summary: {summarize_review(decisions)}")
     tight = load_policy(ROOT / "policies" / "tightened.yaml")
     cand = decide(features, scored, tight, model_version="bench", as_of=date(2025, 6, 30))

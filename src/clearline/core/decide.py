@@ -193,7 +193,7 @@ def decide(
         {
             "account_id": df.get_column("account_id"),
             "borrower_id": df.get_column("borrower_id"),
-            "as_of": pl.repeat(as_of, n, dtype=pl.Date, eager=True),
+            "as_of": _constant(as_of, n, pl.Date),
             "action": pl.Series(ACTION_NAMES).gather(action),
             "old_limit": old,
             "new_limit": new_limit,
@@ -203,23 +203,30 @@ def decide(
             "reasons": reasons,
             "layer": pl.Series(LAYERS, dtype=pl.String).gather(layer),
             "good_standing": df.get_column("good_standing").cast(pl.Boolean),
-            "policy_version": pl.repeat(policy.version, n, dtype=pl.String, eager=True),
-            "model_version": pl.repeat(model_version, n, dtype=pl.String, eager=True),
+            "policy_version": _constant(policy.version, n, pl.String),
+            "model_version": _constant(model_version, n, pl.String),
             "outstanding": outstanding,
             "exposure": exposure,
             "expected_loss": pd_ * policy.lgd * exposure,
             "trace": trace_col,
             "class_wide": class_wide,
-            "max_apr": pl.repeat(policy.max_apr, n, dtype=pl.Float64, eager=True),
+            "max_apr": _constant(policy.max_apr, n, pl.Float64),
         }
     )
     _check_output(out, action)
     return out
 
 
+def _constant(value: object, n: int, dtype: pl.DataType | type[pl.DataType]) -> pl.Series:
+    """A column of ``n`` copies of ``value`` (several times faster than ``pl.repeat``)."""
+    one = pl.Series([value], dtype=dtype)
+    return one.new_from_index(0, n) if n else one.clear()
+
+
 def _check_output(out: pl.DataFrame, action: np.ndarray) -> None:
     """Invariants a decision table must keep; a failure here is a bug, not bad input."""
-    adverse = np.isin(action, [ACTION_NAMES.index(a) for a in ADVERSE_ACTIONS])
+    is_adverse = np.array([a in ADVERSE_ACTIONS for a in ACTION_NAMES], dtype=bool)
+    adverse = is_adverse[action]  # a table lookup: faster than np.isin
     if adverse.any():
         empty = (out.get_column("reasons") == "").to_numpy() & adverse
         if empty.any():

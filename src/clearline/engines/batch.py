@@ -189,11 +189,13 @@ def decide_features(
     ``features`` must hold whole households (the cap spans them). Rows come out in
     ``features`` order within each policy.
     """
+    # Reasons travel as indices into the model's features: no string work per row.
     scored = score_accounts(features, model) if features.height else _empty_scored()
+    names = list(model.features_) if features.height else None
     out = [
-        decide(features, scored, p, model_version=model_version, as_of=as_of).with_columns(
-            pl.lit(i, dtype=pl.Int32).alias(POLICY_COLUMN)
-        )
+        decide(
+            features, scored, p, model_version=model_version, as_of=as_of, score_features=names
+        ).with_columns(pl.lit(i, dtype=pl.Int32).alias(POLICY_COLUMN))
         for i, p in enumerate(policies)
     ]
     return pl.concat(out) if out else pl.DataFrame()

@@ -29,7 +29,14 @@ def review_decisions(
     if features is None:
         features = build_features(portfolio, as_of)
     scored = score_accounts(features, model)
-    return decide(features, scored, policy, model_version=model_version, as_of=as_of)
+    return decide(
+        features,
+        scored,
+        policy,
+        model_version=model_version,
+        as_of=as_of,
+        score_features=list(model.features_),  # reasons as indices: no per-row strings
+    )
 
 
 def write_table(frame: pl.DataFrame, out: Path) -> None:

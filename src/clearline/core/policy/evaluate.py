@@ -57,8 +57,9 @@ class Columns:
                 s = self.frame.get_column(name)
                 if s.dtype == pl.Boolean:
                     s = s.cast(pl.Float64)
-                arr = s.cast(pl.Float64).to_numpy()
-                self._num[name] = arr if arr.flags.writeable else arr.copy()
+                # Zero-copy where polars allows, hence possibly read-only: the kernel
+                # never writes into a feature column (a write would raise, not corrupt).
+                self._num[name] = s.cast(pl.Float64).to_numpy()
         return self._num[name]
 
     def boolean(self, name: str) -> Pred:
@@ -74,8 +75,8 @@ class Columns:
         return self._bool[name]
 
     def string(self, name: str) -> pl.Series:
-        if not self.has(name):
-            return pl.Series(name, [None] * self.n, dtype=pl.String)
+        if not self.has(name):  # built in polars: a Python list of n Nones is slow
+            return pl.repeat(None, self.n, dtype=pl.String, eager=True).alias(name)
         return self.frame.get_column(name).cast(pl.String)
 
 

@@ -93,18 +93,43 @@ def first_match(exprs: tuple, cols: Columns) -> np.ndarray:
     return idx
 
 
+def _entries_by_scan(c: Compiled, g: np.ndarray, util: np.ndarray) -> np.ndarray:
+    """Matrix entry per row: the first entry of its grade whose band holds, -1 if none."""
+    entry = np.full(g.shape[0], -1, dtype=np.int16)
+    for k in range(len(c.entries) - 1, -1, -1):
+        m = g == c.entry_grade[k]
+        if np.isfinite(c.entry_below[k]):
+            m &= util < c.entry_below[k]  # null utilisation falls to the catch-all band
+        entry[m] = k
+    return entry
+
+
+def matrix_entries(c: Compiled, g: np.ndarray, util: np.ndarray) -> np.ndarray:
+    """:func:`_entries_by_scan` in two passes instead of three per entry.
+
+    The entry depends only on the grade and on which band thresholds the utilisation
+    is below, i.e. on its bin among the distinct thresholds. The scan is run once on
+    one representative per (grade, bin) to fill a small table, which every row reads.
+    NaN and +inf utilisation fall into the top bin, as in the scan: they are below no
+    finite threshold.
+    """
+    cuts = np.unique(c.entry_below[np.isfinite(c.entry_below)])
+    reps = np.concatenate([[-np.inf], cuts])  # bin b holds [cuts[b-1], cuts[b])
+    n_bins, n_grades = reps.shape[0], len(c.grade_names)
+    grid_g = np.repeat(np.arange(n_grades, dtype=np.int8), n_bins)
+    table = _entries_by_scan(c, grid_g, np.tile(reps, n_grades))
+    with np.errstate(invalid="ignore"):
+        bins = np.searchsorted(cuts, util, side="right")  # NaN sorts last: top bin
+    return table[g.astype(np.intp) * n_bins + bins]
+
+
 def individual(policy: Policy, c: Compiled, cols: Columns, base: dict[str, np.ndarray]) -> State:
     """Step 1: rules (first match wins), else the matrix; hysteresis; sizing."""
     n = cols.n
     score, pd_, util, old = base["score"], base["pd"], base["utilisation"], base["old"]
     rule = first_match(c.rule_exprs, cols)
     g = grades(c, score, pd_)
-    entry = np.full(n, -1, dtype=np.int16)
-    for k in range(len(c.entries) - 1, -1, -1):
-        m = g == c.entry_grade[k]
-        if np.isfinite(c.entry_below[k]):
-            m &= util < c.entry_below[k]  # null utilisation falls to the catch-all band
-        entry[m] = k
+    entry = matrix_entries(c, g, util)
     is_rule = rule >= 0
     src = np.where(is_rule, rule, c.n_rules + entry).astype(np.int16)
     intended = c.src_action[src]
@@ -143,10 +168,13 @@ def _hysteresis(
     h = policy.hysteresis
     if h is None:
         return np.zeros(cols.n, dtype=bool)
-    days = cols.number("days_since_last_change")  # NaN: no history, never "recent"
-    recent = days < h.min_days_between_changes
-    adverse = cols.string("last_action").is_in(list(_ADVERSE)).fill_null(False).to_numpy()
-    cooling = adverse & (days < h.adverse_cooldown_days)
+    if cols.has("days_since_last_change"):
+        days = cols.number("days_since_last_change")  # NaN: no history, never "recent"
+        recent = days < h.min_days_between_changes
+        adverse = cols.string("last_action").is_in(list(_ADVERSE)).fill_null(False).to_numpy()
+        cooling = adverse & (days < h.adverse_cooldown_days)
+    else:  # no history at all: nothing is recent or cooling (skip the passes)
+        recent = cooling = np.zeros(cols.n, dtype=bool)
     with np.errstate(invalid="ignore"):
         floor = c.grade_min_score[g] + h.increase_margin
         clears = ~(score < floor)  # no score bound (NaN floor): nothing to clear

@@ -9,6 +9,7 @@ reasons) combination and gathered, so a million rows cost a few array passes.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 import polars as pl
@@ -91,50 +92,88 @@ def index_code_matrix(
     its code once, so the result equals ``score_code_matrix`` of the names.
     """
     n = idx.len()
-    if isinstance(idx.dtype, pl.Array) and idx.dtype.inner.is_integer():
-        k = idx.dtype.size
-        get = idx.arr.get
+    is_array = isinstance(idx.dtype, pl.Array)
+    if is_array and idx.dtype.inner.is_integer():  # type: ignore[attr-defined]
+        k = idx.dtype.size  # type: ignore[attr-defined]
     elif isinstance(idx.dtype, pl.List) and idx.dtype.inner.is_integer():
-        k = int(idx.list.len().max() or 0) if n else 0
-        get = idx.list.get
+        k = int(idx.list.len().max() or 0) if n else 0  # type: ignore[arg-type]
     else:
         raise ValueError(f"score_reason_idx must be a List or Array of integers, not {idx.dtype}")
     if k == 0:
         return np.full((n, width), -1, dtype=np.int16)
-    block = idx.to_numpy() if isinstance(idx.dtype, pl.Array) else None
+    block = idx.to_numpy() if is_array else None
     if block is not None and block.shape == (n, k):
-        # A fixed-width block converts in one copy; nulls come back as NaN.
-        raw = np.nan_to_num(block, nan=-1).astype(np.int64)
+        # A fixed-width block converts without a copy (nulls come back as NaN); one pass
+        # turns it into contiguous int64 columns, the layout the passes below want.
+        if block.dtype.kind == "f":
+            block = np.nan_to_num(block, nan=-1)
+        raw = np.ascontiguousarray(block.T, dtype=np.int64)
     else:
-        raw = np.column_stack(
-            [get(j, null_on_oob=True).fill_null(-1).to_numpy().astype(np.int64) for j in range(k)]
+        raw = np.stack(
+            [
+                (idx.arr if is_array else idx.list)
+                .get(j, null_on_oob=True)
+                .fill_null(-1)
+                .to_numpy()
+                .astype(np.int64)
+                for j in range(k)
+            ]
         )
     if raw.size and (raw.min() < -1 or raw.max() >= len(features)):
         bad = int(raw[(raw < -1) | (raw >= len(features))][0])
         raise ValueError(
             f"score_reason_idx holds {bad}, outside score_features (0..{len(features) - 1})"
         )
+    lut = _feature_lut(tuple(features))
+    # Rows share few distinct index tuples: map and compact each tuple once, then gather.
+    radix = len(features) + 1
+    key = np.zeros(n, dtype=np.int64)
+    for j in range(k - 1, -1, -1):  # raw[j] is reason j of every row (k, n)
+        key *= radix
+        key += raw[j]
+        key += 1
+    if radix**k <= 1 << 24:
+        ids, distinct = dense(key, radix**k)
+    else:
+        distinct, ids = np.unique(key, return_inverse=True)
+    digits = np.empty((distinct.shape[0], k), dtype=np.int64)
+    rest = distinct.copy()
+    for j in range(k):
+        rest, digits[:, j] = np.divmod(rest, radix)
+    # digit - 1 is the feature index; -1 (no reason) reads the appended -1 of ``lut``.
+    # np.take along axis 0 is several times faster than fancy row indexing here.
+    return np.take(_compact(lut[digits - 1].astype(np.int16), width), ids, axis=0)
+
+
+@lru_cache(maxsize=64)
+def _feature_lut(features: tuple[str, ...]) -> np.ndarray:
+    """Feature index -> code index, with a trailing -1 that index -1 (no reason) reads."""
     lut = np.append(code_table().lookup(pl.Series(list(features), dtype=pl.String)), -1)
-    return _compact(lut[raw].astype(np.int16), width)  # -1 indexes the appended no-reason
+    lut.flags.writeable = False  # shared between calls
+    return lut
 
 
 def _compact(mat: np.ndarray, width: int) -> np.ndarray:
     """Drop repeated codes within a row and close the gaps, keeping order; pad/cut to
     ``width``."""
     n, k = mat.shape
+    # Work on contiguous columns: strided row-major column passes cost several times more.
+    cols = [np.ascontiguousarray(mat[:, j]) for j in range(k)]
     for j in range(1, k):
-        dup = np.zeros(n, dtype=bool)
-        for i in range(j):
-            dup |= mat[:, j] == mat[:, i]
-        mat[dup & (mat[:, j] >= 0), j] = -1
-    gaps = ((mat[:, :-1] < 0) & (mat[:, 1:] >= 0)).any(axis=1) if k > 1 else np.zeros(n, bool)
+        dup = cols[j] == cols[0]
+        for i in range(1, j):
+            dup |= cols[j] == cols[i]
+        cols[j] = np.where(dup & (cols[j] >= 0), np.int16(-1), cols[j])
+    gaps = np.zeros(n, dtype=bool)
+    for j in range(k - 1):
+        gaps |= (cols[j] < 0) & (cols[j + 1] >= 0)
+    cols += [np.full(n, -1, dtype=np.int16)] * max(0, width - k)
+    out = np.column_stack(cols).astype(np.int16, copy=False)
     if gaps.any():  # shift codes left over the holes, keeping their order
-        rows = mat[gaps]
+        rows = out[gaps]
         order = np.argsort(rows < 0, axis=1, kind="stable")
-        mat[gaps] = np.take_along_axis(rows, order, axis=1)
-    if k < width:
-        mat = np.hstack([mat, np.full((n, width - k), -1, dtype=np.int16)])
-    return mat[:, :width]
+        out[gaps] = np.take_along_axis(rows, order, axis=1)
+    return out[:, :width]
 
 
 def dense(keys: np.ndarray, space: int) -> tuple[np.ndarray, np.ndarray]:
@@ -162,9 +201,12 @@ def reason_strings(
     names = code_table().codes
     radix = len(names) + 1
     width = score_codes.shape[1]
+    by_col = np.ascontiguousarray(score_codes.T)  # contiguous columns: faster passes
     key = np.zeros(score_codes.shape[0], dtype=np.int64)
     for j in range(width - 1, -1, -1):
-        key = key * radix + (score_codes[:, j].astype(np.int64) + 1)
+        key *= radix
+        key += by_col[j]
+        key += 1
     tuple_ids, tuples = dense(key, radix**width)
     combo, distinct = dense(
         path_ids.astype(np.int64) * len(tuples) + tuple_ids, max(1, len(path_parts) * len(tuples))

@@ -86,8 +86,8 @@ def household_cap(policy: Policy, keys: pl.Series, st: State, closed: np.ndarray
     total = w_soft + w_hard
     buckets = 1 << max(10, int(2 * n - 1).bit_length())
     slot = (keys.hash().to_numpy() & np.uint64(buckets - 1)).astype(np.intp)
-    upper = np.bincount(slot, weights=total, minlength=buckets)[slot]
-    suspect = upper > cap
+    # Compare per bucket, then gather one byte per row (not a float64: cache-friendlier).
+    suspect = (np.bincount(slot, weights=total, minlength=buckets) > cap)[slot]
     if not suspect.any():
         return
     p_soft, p_hard = _group_sums(keys, [w_soft, w_hard], suspect)

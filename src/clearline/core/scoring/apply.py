@@ -47,7 +47,14 @@ def score_accounts(features: pl.DataFrame, model: Any, *, top: int = 4) -> pl.Da
     """
     score, pd_, idx = score_with_reasons(model, features, top)
     names = pl.Series("name", list(model.features_), dtype=pl.String)
-    ranked = pl.DataFrame({f"r{i}": idx[:, i].astype(np.int64) for i in range(idx.shape[1])})
+    # Pad to ``top`` columns (a model with fewer features ranks fewer) so the index column
+    # is a fixed-width Array.
+    ranked = pl.DataFrame(
+        {
+            f"r{i}": idx[:, i].astype(np.int64) if i < idx.shape[1] else np.full(len(score), -1)
+            for i in range(top)
+        }
+    )
     reasons = ranked.select(
         pl.concat_list(
             pl.when(pl.col(c) >= 0).then(pl.lit(names).gather(pl.col(c).clip(0)))
@@ -64,5 +71,5 @@ def score_accounts(features: pl.DataFrame, model: Any, *, top: int = 4) -> pl.Da
         }
     ).with_columns(
         reasons.get_column("score_reasons"),
-        pl.Series("score_reason_idx", np.asarray(idx).astype(np.int16).reshape(len(score), -1)),
+        pl.Series("score_reason_idx", ranked.to_numpy().astype(np.int16).reshape(-1, top)),
     )
