@@ -94,10 +94,6 @@ def feature_codes() -> dict[str, str]:
     return {r.feature: r.code for r in catalogue().values() if r.feature is not None}
 
 
-def is_code(code: str) -> bool:
-    return code in catalogue()
-
-
 def reason_for_feature(feature: str) -> str:
     """The reason code explaining a scorecard feature.
 

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from clearline.core.policy import expr as E
-from clearline.core.policy.fields import CONDITION_FIELDS
 from clearline.core.policy.model import MatrixEntry, Policy
 from clearline.core.schema import LAYERS
 
@@ -107,7 +106,3 @@ def compile_policy(policy: Policy) -> Compiled:
     )
     policy._compiled = compiled
     return compiled
-
-
-def field_kinds() -> dict[str, str]:
-    return dict(CONDITION_FIELDS)
