@@ -499,3 +499,33 @@ def test_a_challenger_without_an_experiment_name_is_refused(
         str(tmp_path / "x.csv"),
     )
     assert code != 0 and "--experiment" in err and not (tmp_path / "x.csv").exists()
+
+
+def test_the_macro_overlay_follows_the_stress_index_given_or_read_from_the_macro_table(
+    sim_dir: Path, model_dir: Path, tmp_path: Path
+) -> None:
+    base = [
+        "whatif",
+        "--data",
+        str(sim_dir),
+        "--model",
+        str(model_dir),
+        "--baseline",
+        BASELINE,
+        "--candidate",
+        TIGHTENED,
+        "--out",
+        str(tmp_path / "w.parquet"),
+        "--json",
+    ]
+    as_written = run(*base)[1]
+    calm = run(*base, "--stress", "1.0")[1]
+    stressed = run(*base, "--stress", "2")[1]
+    assert as_written["changed"] > 0 and calm["changed"] == 0
+    assert stressed == as_written
+    macro = pl.read_parquet(sim_dir / "macro.parquet")
+    last = macro.sort("month")["stress_index"][-1]
+    auto = run(*base, "--stress", "auto")[1]
+    assert auto == (stressed if last >= 1.3 else calm)
+    code, _, err = run(*base, "--stress", "high")
+    assert code != 0 and "--stress" in err

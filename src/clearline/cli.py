@@ -139,6 +139,26 @@ def _policy(ref: str, store: Path):  # noqa: ANN202
     return PolicyStore(store).load(ref)
 
 
+def _stress(value: str | None, portfolio, day):  # noqa: ANN001, ANN202
+    """--stress: None (overlay as written), 'auto' (the macro table), or a number."""
+    if value is None:
+        return None
+    if value == "auto":
+        from clearline.core.policy.overlays import stress_for
+
+        found = stress_for(portfolio.macro, day)
+        if found is None:
+            raise ValueError(f"--stress auto: the portfolio has no macro row for {day:%Y-%m}")
+        return found
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError(f"--stress must be a number or 'auto', got {value!r}") from None
+    if not number > 0:
+        raise ValueError(f"--stress must be positive, got {value}")
+    return number
+
+
 def _prepare(data: str, as_of: str | None, model: str, engine: str, registry: Path):  # noqa: ANN202
     from clearline.core.scoring.artefact import load_model
     from clearline.engines import check_engine
@@ -176,6 +196,14 @@ def review(
         str | None,
         typer.Option("--challenger", help="Challenger policy for a share of households."),
     ] = None,
+    stress: Annotated[
+        str | None,
+        typer.Option(
+            "--stress",
+            help="Macro stress for the overlay: a number, or 'auto' for the portfolio's "
+            "macro table at the as-of month (default: the policy's overlay as written).",
+        ),
+    ] = None,
     experiment: Annotated[str, typer.Option("--experiment", help="Experiment name.")] = "",
     share: Annotated[float, typer.Option("--share", help="Challenger share (0..1).")] = 0.1,
     as_json: JsonOpt = False,
@@ -199,7 +227,13 @@ def review(
     portfolio, day, scorer, artefact = _prepare(data, as_of, model, engine, registry)
     with err.status(f"deciding ({engine} engine)"):
         tables = decide_portfolio(
-            portfolio, day, scorer, artefact["model_version"], pols, engine=engine
+            portfolio,
+            day,
+            scorer,
+            artefact["model_version"],
+            pols,
+            engine=engine,
+            stress_index=_stress(stress, portfolio, day),
         )
         decisions = tables[0]
         if challenger is not None:
@@ -228,6 +262,14 @@ def whatif(
     engine: EngineOpt = "local",
     registry: RegistryOpt = Path(DEFAULT_REGISTRY),
     policies_store: StoreOpt = Path(DEFAULT_STORE),
+    stress: Annotated[
+        str | None,
+        typer.Option(
+            "--stress",
+            help="Macro stress for the overlay: a number, or 'auto' for the portfolio's "
+            "macro table at the as-of month (default: the policy's overlay as written).",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Compare two policies account by account before anything is applied."""
@@ -239,7 +281,13 @@ def whatif(
     portfolio, day, scorer, artefact = _prepare(data, as_of, model, engine, registry)
     with err.status(f"deciding under both policies ({engine} engine)"):
         before, after = decide_portfolio(
-            portfolio, day, scorer, artefact["model_version"], policies, engine=engine
+            portfolio,
+            day,
+            scorer,
+            artefact["model_version"],
+            policies,
+            engine=engine,
+            stress_index=_stress(stress, portfolio, day),
         )
         diff, payload = compare(before, after)
         write_table(diff, out)

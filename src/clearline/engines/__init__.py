@@ -42,6 +42,7 @@ def decide_portfolio(
     *,
     engine: str = "local",
     partitions: int | None = None,
+    stress_index: float | None = None,
 ) -> list[pl.DataFrame]:
     """Decide every account under each policy with the chosen engine.
 
@@ -57,6 +58,9 @@ def decide_portfolio(
     partitions
         Spark only: number of household batches (default: twice the session's default
         parallelism). Ignored by the local engine.
+    stress_index
+        Observed macro stress for the macro overlay (``decide``'s ``stress_index``):
+        None applies the overlay as the policy writes it.
 
     Returns
     -------
@@ -76,7 +80,17 @@ def decide_portfolio(
     if engine == "local":
         from clearline.engines.local import decide_local
 
-        return decide_local(portfolio, as_of, model, model_version, policies)
+        return decide_local(
+            portfolio, as_of, model, model_version, policies, stress_index=stress_index
+        )
     from clearline.engines.spark import decide_spark
 
-    return decide_spark(portfolio, as_of, model, model_version, policies, partitions=partitions)
+    return decide_spark(
+        portfolio,
+        as_of,
+        model,
+        model_version,
+        policies,
+        partitions=partitions,
+        stress_index=stress_index,
+    )

@@ -183,6 +183,8 @@ def decide_features(
     model: Scorecard,
     model_version: str,
     policies: Sequence[Policy],
+    *,
+    stress_index: float | None = None,
 ) -> pl.DataFrame:
     """Score once, decide under every policy; rows tagged with :data:`POLICY_COLUMN`.
 
@@ -194,7 +196,13 @@ def decide_features(
     names = list(model.features_) if features.height else None
     out = [
         decide(
-            features, scored, p, model_version=model_version, as_of=as_of, score_features=names
+            features,
+            scored,
+            p,
+            model_version=model_version,
+            as_of=as_of,
+            score_features=names,
+            stress_index=stress_index,
         ).with_columns(pl.lit(i, dtype=pl.Int32).alias(POLICY_COLUMN))
         for i, p in enumerate(policies)
     ]

@@ -20,10 +20,14 @@ def decide_local(
     model: Scorecard,
     model_version: str,
     policies: Sequence[Policy],
+    *,
+    stress_index: float | None = None,
 ) -> list[pl.DataFrame]:
     """One decision table per policy, sorted by ``account_id``; features built once."""
     features = build_features(portfolio, as_of)
     return [
-        review_decisions(portfolio, as_of, model, model_version, p, features=features)
+        review_decisions(
+            portfolio, as_of, model, model_version, p, features=features, stress_index=stress_index
+        )
         for p in policies
     ]

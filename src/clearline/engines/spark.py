@@ -93,6 +93,7 @@ def decide_spark(
     *,
     partitions: int | None = None,
     spark: SparkSession | None = None,
+    stress_index: float | None = None,
 ) -> list[pl.DataFrame]:
     """``decide_portfolio`` on Spark for an in-memory portfolio (see
     :func:`decide_spark_tables`); uses ``spark``, else the active session, else
@@ -103,7 +104,15 @@ def decide_spark(
     spark = spark or SparkSession.getActiveSession() or spark_session()
     with _quiet():
         tables = to_spark_tables(spark, portfolio)
-    return decide_spark_tables(tables, as_of, model, model_version, policies, partitions=partitions)
+    return decide_spark_tables(
+        tables,
+        as_of,
+        model,
+        model_version,
+        policies,
+        partitions=partitions,
+        stress_index=stress_index,
+    )
 
 
 def decide_spark_tables(
@@ -114,6 +123,7 @@ def decide_spark_tables(
     policies: Sequence[Policy],
     *,
     partitions: int | None = None,
+    stress_index: float | None = None,
 ) -> list[pl.DataFrame]:
     """Decide every account of a portfolio held as Spark frames.
 
@@ -156,7 +166,9 @@ def decide_spark_tables(
             )
             # Plain strings travel in the task closure; few borrowers are late.
             late = _frame(late_arrow).get_column("borrower_id").cast(pl.String).to_list()
-            task = _decide_task(as_of, model_json, model_version, policies_json, late, out_schema)
+            task = _decide_task(
+                as_of, model_json, model_version, policies_json, late, out_schema, stress_index
+            )
             decided = (
                 union([features.withColumn(B.TABLE_COLUMN, F.lit("features")), parts["links"]])
                 .groupBy(BUCKET)
@@ -191,6 +203,7 @@ def _decide_task(
     policies_json: str,
     late_ids: list[str],
     schema: dict[str, pl.DataType],
+    stress_index: float | None = None,
 ) -> Callable[[pa.Table], pa.Table]:
     def run(table: pa.Table) -> pa.Table:
         late = pl.DataFrame({"borrower_id": pl.Series(late_ids, dtype=pl.String)})
@@ -204,7 +217,10 @@ def _decide_task(
         features = B.relink(features, links, late)
         model = B.model_from_json(model_json)
         policies = B.policies_from_json(policies_json)
-        return _to_arrow(B.decide_features(features, as_of, model, model_version, policies), schema)
+        decided = B.decide_features(
+            features, as_of, model, model_version, policies, stress_index=stress_index
+        )
+        return _to_arrow(decided, schema)
 
     return run
 

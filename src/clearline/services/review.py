@@ -24,6 +24,7 @@ def review_decisions(
     policy: Policy,
     *,
     features: pl.DataFrame | None = None,
+    stress_index: float | None = None,
 ) -> pl.DataFrame:
     """Decide every account of the portfolio at `as_of`."""
     if features is None:
@@ -36,6 +37,7 @@ def review_decisions(
         model_version=model_version,
         as_of=as_of,
         score_features=list(model.features_),  # reasons as indices: no per-row strings
+        stress_index=stress_index,
     )
 
 
