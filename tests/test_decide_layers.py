@@ -139,3 +139,18 @@ def test_the_same_input_gives_the_same_output_including_the_trace(data: Any, n: 
     assert a.equals(b)
     for t in a["trace"]:
         json.loads(t)  # every trace is valid JSON
+
+
+@given(data=st.data(), n=st.integers(1, 30), tight=st.booleans())
+def test_a_good_standing_account_is_never_closed_by_the_individual_layer(
+    data: st.DataObject, n: int, tight: bool
+) -> None:
+    rows = random_book(data.draw, n)
+    out = run(rows, TIGHT if tight else None)
+    clean = [r["account_id"] for r in rows if r["good_standing"] and r["dpd_now"] == 0]
+    closed = out.filter(
+        pl.col("account_id").is_in(clean)
+        & (pl.col("action") == "close")
+        & (pl.col("layer") == "individual")
+    )
+    assert closed.height == 0, closed.select("account_id", "reasons", "trace").rows()
