@@ -29,6 +29,14 @@ from clearline.cli_support import (
 )
 from clearline.store.policies import DEFAULT_STORE
 
+StressOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--stress",
+        help="Macro stress for the overlay: a number, or 'auto' for the portfolio's "
+        "macro table at the as-of month (default: the policy's overlay as written).",
+    ),
+]
 ModelOpt = Annotated[
     str, typer.Option("--model", help="Model folder from `train`, or a registered version.")
 ]
@@ -196,14 +204,7 @@ def review(
         str | None,
         typer.Option("--challenger", help="Challenger policy for a share of households."),
     ] = None,
-    stress: Annotated[
-        str | None,
-        typer.Option(
-            "--stress",
-            help="Macro stress for the overlay: a number, or 'auto' for the portfolio's "
-            "macro table at the as-of month (default: the policy's overlay as written).",
-        ),
-    ] = None,
+    stress: StressOpt = None,
     experiment: Annotated[str, typer.Option("--experiment", help="Experiment name.")] = "",
     share: Annotated[float, typer.Option("--share", help="Challenger share (0..1).")] = 0.1,
     as_json: JsonOpt = False,
@@ -262,14 +263,7 @@ def whatif(
     engine: EngineOpt = "local",
     registry: RegistryOpt = Path(DEFAULT_REGISTRY),
     policies_store: StoreOpt = Path(DEFAULT_STORE),
-    stress: Annotated[
-        str | None,
-        typer.Option(
-            "--stress",
-            help="Macro stress for the overlay: a number, or 'auto' for the portfolio's "
-            "macro table at the as-of month (default: the policy's overlay as written).",
-        ),
-    ] = None,
+    stress: StressOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Compare two policies account by account before anything is applied."""

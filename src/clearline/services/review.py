@@ -6,7 +6,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import polars as pl
 
 from clearline.core.decide import decide
@@ -69,10 +68,8 @@ def split_by_arm(
     of the experiment name and the household (the borrower when alone), so a household is
     never split across two policies' caps and a re-run puts everyone in the same arm.
     """
-    from clearline.core.policy.experiment import ARMS, assign_arm
+    from clearline.core.policy.experiment import pick_arms
 
-    if not 0.0 <= share <= 1.0:
-        raise ValueError(f"--share must be between 0 and 1, got {share}")
     households = (
         champion.select("account_id", "borrower_id")
         .join(
@@ -84,19 +81,4 @@ def split_by_arm(
         .select(pl.coalesce("household_id", "borrower_id"))
         .to_series()
     )
-    arm = assign_arm(households, experiment, share)
-    aligned = champion.select("account_id").join(
-        challenger, on="account_id", how="left", maintain_order="left"
-    )
-    mask = pl.Series(arm)
-    return (
-        pl.concat(
-            [
-                champion.with_row_index("_i").filter(~mask),
-                aligned.select(champion.columns).with_row_index("_i").filter(mask),
-            ]
-        )
-        .sort("_i")
-        .drop("_i")
-        .with_columns(arm=pl.Series(np.where(arm, ARMS[1], ARMS[0])), experiment=pl.lit(experiment))
-    )
+    return pick_arms(champion, challenger, households, experiment=experiment, share=share)

@@ -100,6 +100,35 @@ def assign_arm(
     return u < challenger_share
 
 
+def pick_arms(
+    champion: pl.DataFrame,
+    challenger: pl.DataFrame,
+    keys: pl.Series,
+    *,
+    experiment: str,
+    share: float,
+) -> pl.DataFrame:
+    """Each row takes its arm's decision: ``challenger`` where ``keys`` (aligned with
+    ``champion``'s rows) hash into the challenger share, else ``champion``; adds ``arm``
+    and ``experiment``. Both tables decide the same accounts, in any order."""
+    arm = assign_arm(keys, experiment, share)
+    aligned = champion.select("account_id").join(
+        challenger.select(champion.columns), on="account_id", how="left", maintain_order="left"
+    )
+    mask = pl.Series(arm)
+    return (
+        pl.concat(
+            [
+                champion.with_row_index("_i").filter(~mask),
+                aligned.with_row_index("_i").filter(mask),
+            ]
+        )
+        .sort("_i")
+        .drop("_i")
+        .with_columns(arm=pl.Series(np.where(arm, ARMS[1], ARMS[0])), experiment=pl.lit(experiment))
+    )
+
+
 def _household_key(features: pl.DataFrame) -> pl.Series:
     if "household_id" not in features.columns:
         return features["borrower_id"]
@@ -138,8 +167,8 @@ def decide_experiment(
         names the policy that decided the row.
     """
     key = features["account_id"] if unit == "account" else _household_key(features)
-    arm = pl.Series("_challenger", assign_arm(key, experiment, share))
     if unit == "account" and (champion.household_cap or challenger.household_cap):
+        arm = pl.Series("_challenger", assign_arm(key, experiment, share))
         mixed = (
             features.select(hh=_household_key(features), c=arm)
             .group_by("hh")
@@ -151,13 +180,17 @@ def decide_experiment(
                 f"unit='account' splits {mixed.height} households across arms "
                 f"(e.g. {mixed['hh'][0]!r}) under a household cap; use unit='household'"
             )
-    frames = []
-    for is_challenger, policy in ((False, champion), (True, challenger)):
-        part = features.filter(arm if is_challenger else ~arm)
-        if part.height == 0 and features.height:
-            continue
-        out = decide(part, scored, policy, model_version=model_version, as_of=as_of)
-        frames.append(out.with_columns(arm=pl.lit(ARMS[is_challenger])))
-    order = features.select("account_id").with_row_index("_i")
-    both = pl.concat(frames).join(order, on="account_id").sort("_i")
-    return both.select(*OUTPUT_COLUMNS, "arm", experiment=pl.lit(experiment))
+    # Households are never split (or no cap is at stake), so deciding every row under
+    # both policies and keeping each row's arm equals deciding each arm on its own rows.
+    order = features.select("account_id")
+    base, rival = (
+        order.join(
+            decide(features, scored, p, model_version=model_version, as_of=as_of),
+            on="account_id",
+            how="left",
+            maintain_order="left",
+        )
+        for p in (champion, challenger)
+    )
+    picked = pick_arms(base, rival, key, experiment=experiment, share=share)
+    return picked.select(*OUTPUT_COLUMNS, "arm", "experiment")
