@@ -13,6 +13,7 @@ from alembic.runtime.migration import MigrationContext
 
 from clearline.core.portfolio import Portfolio, polars_schema
 from clearline.store import db
+import clearline.store.service_tables  # noqa: F401
 from clearline.store.tables import SCHEMA_REVISION, metadata
 
 TABLES = ("borrowers", "accounts", "events", "links", "macro")

@@ -168,21 +168,30 @@ def ingest(
     try:
         with engine.connect().execution_options(clearline_write=True) as conn:
             with conn.begin():
-                before = _counts(conn)
-                for name, upsert in _PLAN:
-                    write_table(conn, name, getattr(portfolio, name), upsert)
-                after = _counts(conn)
-                added = {name: after[name] - before[name] for name in after}
-                now = datetime.now(UTC)
-                conn.execute(
-                    loads.insert().values(
-                        loaded_at=_epoch_us(now) if conn.dialect.name == "sqlite" else now,
-                        source=source or portfolio.source,
-                        counts=added,
-                    )
-                )
+                added = ingest_into(conn, portfolio, source=source or portfolio.source)
     finally:
         engine.dispose()
+    return added
+
+
+def ingest_into(
+    conn: sa.Connection, portfolio: Portfolio, *, source: str, now: datetime | None = None
+) -> dict[str, int]:
+    """:func:`ingest` inside the caller's write transaction (the API adds its audit entry
+    and idempotency record to the same transaction)."""
+    before = _counts(conn)
+    for name, upsert in _PLAN:
+        write_table(conn, name, getattr(portfolio, name), upsert)
+    after = _counts(conn)
+    added = {name: after[name] - before[name] for name in after}
+    now = now or datetime.now(UTC)
+    conn.execute(
+        loads.insert().values(
+            loaded_at=_epoch_us(now) if conn.dialect.name == "sqlite" else now,
+            source=source,
+            counts=added,
+        )
+    )
     return added
 
 

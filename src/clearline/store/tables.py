@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql
 from clearline.core.schema import TABLES, Column, Kind
 
 # Bumped with every migration that changes these tables; checked by the tests.
-SCHEMA_REVISION = "0001"
+SCHEMA_REVISION = "0002"
 
 
 def id_type() -> sa.types.TypeEngine:
@@ -78,6 +78,12 @@ accounts = _table("accounts")
 events = _table("events")
 links = _table("links")
 macro = _table("macro")
+
+# The service reads one account's events and one household's accounts per request.
+sa.Index("ix_events_account_ts", events.c.account_id, events.c.ts)
+sa.Index("ix_accounts_borrower", accounts.c.borrower_id)
+sa.Index("ix_borrowers_household", borrowers.c.household_id)
+sa.Index("ix_links_other", links.c.other_borrower_id)
 
 # One row per successful ingest: what was loaded, from where, and how many rows were new.
 loads = sa.Table(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import context
 
+import clearline.store.service_tables  # noqa: F401  (registers the service tables)
 from clearline.store.tables import metadata
 
 config = context.config

@@ -1,0 +1,91 @@
+"""The REST API: ``create_app(settings)`` wires the database, the deployed model and
+policy, the key check and the routers. Routers stay thin: parse, call one use case,
+render; errors are problem details (``problems.py``)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+
+from clearline.api import problems
+from clearline.api.auth import KeyCache
+from clearline.api.db import Database
+from clearline.api.limits import BodyLimit
+from clearline.api.routes import ROUTERS
+from clearline.services.deployment import Deployer, Source
+from clearline.store.db import upgrade
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Settings:
+    db_url: str = "sqlite:///clearline.db"
+    registry: Path = Path("clearline-models")
+    policies: Path = Path("clearline-policies")
+    model: str | None = None  # folder or version; default: the newest approved model
+    policy: str = "baseline"  # file or published reference
+    stress_index: float | None = None
+    max_body_bytes: int = 8 * 1024 * 1024
+    key_cache_seconds: float = 2.0
+    clock: Callable[[], datetime] = field(default=_utc_now)
+
+
+def create_app(settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        app.state.db.dispose()
+
+    app = FastAPI(
+        title="clearline",
+        version="1",
+        summary="Explainable credit-line decisions: accounts, reviews, decisions, audit.",
+        lifespan=lifespan,
+    )
+    upgrade(settings.db_url)
+    app.state.settings = settings
+    app.state.db = Database(settings.db_url)
+    app.state.clock = settings.clock
+    app.state.keys = KeyCache(settings.key_cache_seconds)
+    app.state.deployer = Deployer(
+        Source(
+            registry=Path(settings.registry),
+            policies=Path(settings.policies),
+            model=settings.model,
+            policy=settings.policy,
+            stress_index=settings.stress_index,
+        )
+    )
+    problems.install(app)
+    for router in ROUTERS:
+        app.include_router(router, prefix="/v1")
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    return app
+
+
+def app_from_env() -> Any:
+    """For `uvicorn --factory clearline.api.app:app_from_env` (the workers of
+    `clearline serve`): settings come from CLEARLINE_* variables."""
+    import os
+
+    env = os.environ
+    stress = env.get("CLEARLINE_STRESS")
+    return create_app(
+        Settings(
+            db_url=env.get("CLEARLINE_DB", Settings.db_url),
+            registry=Path(env.get("CLEARLINE_REGISTRY", str(Settings.registry))),
+            policies=Path(env.get("CLEARLINE_POLICIES", str(Settings.policies))),
+            model=env.get("CLEARLINE_MODEL") or None,
+            policy=env.get("CLEARLINE_POLICY", Settings.policy),
+            stress_index=float(stress) if stress else None,
+        )
+    )

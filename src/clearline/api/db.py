@@ -1,0 +1,92 @@
+"""The service's database handle: short read transactions, write transactions, and the
+idempotency record that makes a replayed write return the first response."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from clearline.api.problems import ProblemError
+from clearline.store.db import make_engine
+from clearline.store.service_tables import idempotency
+
+
+class Database:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+
+    @contextmanager
+    def read(self) -> Iterator[sa.Connection]:
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    @contextmanager
+    def write(self) -> Iterator[sa.Connection]:
+        with self.engine.connect().execution_options(clearline_write=True) as conn:
+            with conn.begin():
+                yield conn
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def request_digest(method: str, path: str, body: bytes) -> str:
+    return hashlib.sha256(b"\n".join([method.encode(), path.encode(), body])).hexdigest()
+
+
+def idempotent_write(
+    db: Database,
+    *,
+    key_id: str,
+    idem_key: str | None,
+    digest: str,
+    now: datetime,
+    work: Callable[[sa.Connection], tuple[int, Any]],
+) -> tuple[int, Any, bool]:
+    """Run ``work`` in one write transaction; with an Idempotency-Key, store its response
+    in the same transaction, and answer a replay with the stored response instead.
+    Returns ``(status, body, replayed)``."""
+    if idem_key is not None and not 0 < len(idem_key) <= 200:
+        raise ProblemError(400, "Bad Idempotency-Key", "Idempotency-Key must be 1-200 chars")
+    for attempt in (1, 2):
+        try:
+            with db.write() as conn:
+                if idem_key is not None:
+                    stored = conn.execute(
+                        sa.select(idempotency).where(
+                            idempotency.c.key_id == key_id, idempotency.c.idem_key == idem_key
+                        )
+                    ).first()
+                    if stored is not None:
+                        if stored.request_sha256 != digest:
+                            raise ProblemError(
+                                409,
+                                "Idempotency-Key reused",
+                                "this Idempotency-Key was used for a different request",
+                            )
+                        return stored.status_code, json.loads(stored.body), True
+                status, body = work(conn)
+                if idem_key is not None:
+                    conn.execute(
+                        idempotency.insert().values(
+                            key_id=key_id,
+                            idem_key=idem_key,
+                            request_sha256=digest,
+                            status_code=status,
+                            body=json.dumps(body, default=str),
+                            created_at=now,
+                        )
+                    )
+                return status, body, False
+        except sa.exc.IntegrityError:
+            # Two requests with the same key raced; the loser replays the winner's answer.
+            if attempt == 2 or idem_key is None:
+                raise
+    raise AssertionError("unreachable")

@@ -1,0 +1,65 @@
+"""Small pieces every router uses: the caller, paging, ids, the clock, write bodies."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import Header, Path, Query, Request
+
+from clearline.api.db import Database, idempotent_write, request_digest
+from clearline.api.schemas import Page
+from clearline.store.keys import Principal
+
+Limit = Annotated[int, Query(ge=1, le=500, description="page size (at most 500)")]
+Offset = Annotated[int, Query(ge=0, le=1_000_000_000)]
+Ident = Annotated[str, Path(min_length=1, max_length=200)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        description="replaying a write with the same key returns the first response",
+    ),
+]
+
+
+async def raw_body(request: Request) -> bytes:
+    return await request.body()
+
+
+def db(request: Request) -> Database:
+    return request.app.state.db  # type: ignore[no-any-return]
+
+
+def now(request: Request) -> datetime:
+    return request.app.state.clock()  # type: ignore[no-any-return]
+
+
+def actor(who: Principal) -> str:
+    return f"key:{who.key_id}"
+
+
+def page(items: list[Any], limit: int, offset: int) -> Page[Any]:
+    """One page; ``next_offset`` is set when the page is full (there may be more)."""
+    more = offset + limit if len(items) == limit else None
+    return Page(items=items, limit=limit, offset=offset, next_offset=more)
+
+
+def write(
+    request: Request,
+    who: Principal,
+    idem_key: str | None,
+    body: bytes,
+    work: Any,
+) -> tuple[int, Any, bool]:
+    """Run a write use case once per Idempotency-Key (see :func:`idempotent_write`)."""
+    return idempotent_write(
+        db(request),
+        key_id=who.key_id,
+        idem_key=idem_key,
+        digest=request_digest(request.method, request.url.path, body),
+        now=now(request),
+        work=work,
+    )

@@ -1,0 +1,85 @@
+"""Portfolio loads: a portfolio in the contract's format, validated as `clearline ingest`
+validates a folder, and written all or nothing."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+
+from clearline.api.auth import permit
+from clearline.api.problems import COMMON, WRITE, ProblemError
+from clearline.api.routes.common import (
+    IdempotencyKey,
+    Limit,
+    Offset,
+    actor,
+    db,
+    now,
+    page,
+    raw_body,
+    write,
+)
+from clearline.api.schemas import LoadCreate, LoadRead, Page
+from clearline.core.validate import PortfolioError, validate_portfolio
+from clearline.store import audit, lookup
+from clearline.store.db import ingest_into
+from clearline.store.keys import Principal
+
+router = APIRouter(tags=["loads"], responses=COMMON)
+
+
+@router.get("/loads", response_model=Page[LoadRead])
+def list_loads(
+    request: Request,
+    who: Annotated[Principal, Depends(permit("loads.read"))],
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Page[LoadRead]:
+    """Loads, newest first, with the rows each one added."""
+    with db(request).read() as conn:
+        rows = lookup.load_page(conn, limit=limit, offset=offset)
+    items = [LoadRead(**r) for r in rows]
+    return page(items, limit, offset)
+
+
+@router.post("/loads", status_code=201, response_model=LoadRead, responses=WRITE)
+def create_load(
+    request: Request,
+    body: LoadCreate,
+    who: Annotated[Principal, Depends(permit("loads.create"))],
+    body_bytes: Annotated[bytes, Depends(raw_body)],
+    idem_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Validate and load a portfolio; events already loaded (same ``event_id``) are
+    skipped, snapshot tables are upserted, as for `clearline ingest`."""
+    tables = body.model_dump()
+    raw = lookup.raw_tables({k: v for k, v in tables.items() if v or k in _REQUIRED})
+    names = {name: f"{name} (request body)" for name in raw}
+    try:
+        portfolio = validate_portfolio(raw, file_names=names, today=now(request).date())
+    except PortfolioError as exc:
+        problems = [{"loc": [str(p)], "msg": p.message} for p in exc.problems]
+        raise ProblemError(
+            422, "Invalid portfolio", str(exc).splitlines()[0], errors=problems
+        ) from None
+
+    def work(conn: object) -> tuple[int, object]:
+        source = f"api {actor(who)}"
+        added = ingest_into(conn, portfolio, source=source, now=now(request))  # type: ignore[arg-type]
+        load = lookup.load_page(conn, limit=1, offset=0)[0]  # type: ignore[arg-type]
+        audit.append(
+            conn,  # type: ignore[arg-type]
+            [audit.Entry(actor(who), "load.create", f"load:{load['load_id']}", added)],
+            at=now(request),
+        )
+        return 201, LoadRead(**load).model_dump(mode="json")
+
+    status, payload, replayed = write(request, who, idem_key, body_bytes, work)
+    return JSONResponse(
+        payload, status_code=status, headers={"Idempotency-Replayed": "true"} if replayed else None
+    )
+
+
+_REQUIRED = ("borrowers", "accounts", "events")

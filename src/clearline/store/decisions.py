@@ -1,0 +1,129 @@
+"""Frozen decision records: written once by a review, read by the API, audit and appeals."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Sequence
+from datetime import date
+from typing import Any
+
+import polars as pl
+import sqlalchemy as sa
+
+from clearline.store.service_tables import decisions
+from clearline.store.tables import accounts
+
+_ADVERSE = ("decrease", "freeze", "close")
+
+
+def insert(conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(decisions.insert(), list(rows))
+
+
+def get(conn: sa.Connection, decision_id: str) -> dict[str, Any] | None:
+    row = conn.execute(sa.select(decisions).where(decisions.c.decision_id == decision_id)).first()
+    return None if row is None else readable(row._mapping)
+
+
+def for_request(conn: sa.Connection, request_id: str) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        sa.select(decisions)
+        .where(decisions.c.request_id == request_id)
+        .order_by(decisions.c.account_id)
+    ).all()
+    return [readable(r._mapping) for r in rows]
+
+
+def latest(conn: sa.Connection, account_id: str) -> dict[str, Any] | None:
+    row = conn.execute(
+        sa.select(decisions)
+        .where(decisions.c.account_id == account_id)
+        .order_by(decisions.c.decided_at.desc(), decisions.c.decision_id.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else readable(row._mapping)
+
+
+def for_account(
+    conn: sa.Connection, account_id: str, *, limit: int, offset: int
+) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        sa.select(decisions)
+        .where(decisions.c.account_id == account_id)
+        .order_by(decisions.c.decided_at.desc(), decisions.c.decision_id.desc())
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return [readable(r._mapping) for r in rows]
+
+
+def history(conn: sa.Connection, account_ids: Collection[str], as_of: date) -> pl.DataFrame:
+    """``account_id, last_action, days_since_last_change`` from earlier decisions, the
+    columns the policy's hysteresis reads (null when an account has none)."""
+    ids = list(account_ids)
+    rows = conn.execute(
+        sa.select(
+            decisions.c.account_id,
+            decisions.c.action,
+            decisions.c.as_of,
+            decisions.c.old_limit,
+            decisions.c.new_limit,
+        )
+        .where(decisions.c.account_id.in_(ids))
+        .order_by(decisions.c.account_id, decisions.c.decided_at, decisions.c.decision_id)
+    ).all()
+    last: dict[str, str] = {}
+    changed: dict[str, date] = {}
+    for r in rows:
+        last[r.account_id] = r.action
+        if r.new_limit != r.old_limit or r.action in ("freeze", "close"):
+            changed[r.account_id] = r.as_of
+    return pl.DataFrame(
+        {
+            "account_id": ids,
+            "last_action": [last.get(a) for a in ids],
+            "days_since_last_change": [
+                float((as_of - changed[a]).days) if a in changed else None for a in ids
+            ],
+        },
+        schema={
+            "account_id": pl.String,
+            "last_action": pl.String,
+            "days_since_last_change": pl.Float64,
+        },
+    )
+
+
+def apply_line(conn: sa.Connection, row: dict[str, Any]) -> dict[str, Any] | None:
+    """Apply a decision to the account's line; the change made, or None for none."""
+    current = conn.execute(
+        sa.select(accounts.c.credit_limit, accounts.c.status).where(
+            accounts.c.account_id == row["account_id"]
+        )
+    ).one()
+    status = {"close": "closed", "freeze": "frozen"}.get(row["action"], current.status)
+    if row["action"] in ("increase", "decrease"):
+        status = "active"
+    limit = row["new_limit"]
+    if limit == current.credit_limit and status == current.status:
+        return None
+    conn.execute(
+        accounts.update()
+        .where(accounts.c.account_id == row["account_id"])
+        .values(credit_limit=limit, status=status)
+    )
+    return {
+        "old_limit": current.credit_limit,
+        "new_limit": limit,
+        "old_status": current.status,
+        "new_status": status,
+    }
+
+
+def readable(m: Any) -> dict[str, Any]:
+    out = dict(m)
+    out["reasons"] = [r for r in out["reasons"].split(";") if r]
+    out["trace"] = json.loads(out["trace"])
+    out["adverse"] = out["action"] in _ADVERSE
+    return out

@@ -1,0 +1,99 @@
+"""Read the slice of the portfolio that one account's review needs.
+
+A line is reviewed with its household (the regulatory cap is a household total), and the
+features of a household's borrowers read their linked borrowers' arrears. So the slice
+is: the household's borrowers, the borrowers they are linked to, all their accounts,
+those accounts' events before the cut-off, the links touching the household, and the
+macro table. ``build_features`` on this slice gives the household's accounts the same
+rows as on the whole portfolio.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+
+import polars as pl
+import sqlalchemy as sa
+
+from clearline.core.portfolio import UTC_TS, Portfolio, polars_schema
+from clearline.store.service_tables import epoch_us
+from clearline.store.tables import PORTFOLIO_TABLES, accounts, borrowers, events, links
+
+
+class UnknownAccount(LookupError):
+    """No such account in the database."""
+
+
+def _frame(conn: sa.Connection, name: str, where: sa.ColumnElement[bool] | None) -> pl.DataFrame:
+    table = PORTFOLIO_TABLES[name]
+    schema = polars_schema(name)
+    query = sa.select(*(table.c[c] for c in schema))
+    if where is not None:
+        query = query.where(where)
+    rows = conn.execute(query).all()
+    sqlite = conn.dialect.name == "sqlite"
+    stored = {c: (pl.Int64 if t == UTC_TS and sqlite else t) for c, t in schema.items()}
+    frame = pl.DataFrame([tuple(r) for r in rows], schema=stored, orient="row")
+    if sqlite:
+        frame = frame.with_columns(
+            pl.from_epoch(c, "us").dt.replace_time_zone("UTC")
+            for c, t in schema.items()
+            if t == UTC_TS
+        )
+    return frame
+
+
+def household_of(conn: sa.Connection, account_id: str, *, lock: bool) -> list[str]:
+    """The account ids of ``account_id``'s household, sorted; with ``lock``, their rows
+    are locked (``FOR UPDATE``, in id order so two reviews cannot deadlock)."""
+    owner = conn.execute(
+        sa.select(borrowers.c.borrower_id, borrowers.c.household_id)
+        .join(accounts, accounts.c.borrower_id == borrowers.c.borrower_id)
+        .where(accounts.c.account_id == account_id)
+    ).first()
+    if owner is None:
+        raise UnknownAccount(account_id)
+    hh = (owner.household_id or "").strip()
+    members = (
+        sa.select(borrowers.c.borrower_id).where(borrowers.c.household_id == owner.household_id)
+        if hh
+        else sa.select(sa.literal(owner.borrower_id))
+    )
+    query = (
+        sa.select(accounts.c.account_id)
+        .where(accounts.c.borrower_id.in_(members))
+        .order_by(accounts.c.account_id)
+    )
+    if lock:
+        query = query.with_for_update()
+    return [r.account_id for r in conn.execute(query)]
+
+
+def household_slice(
+    conn: sa.Connection, account_ids: Collection[str], cutoff: datetime
+) -> Portfolio:
+    """The portfolio slice the review of ``account_ids`` (one household) reads."""
+    owners = sa.select(accounts.c.borrower_id).where(accounts.c.account_id.in_(account_ids))
+    touching = links.c.borrower_id.in_(owners) | links.c.other_borrower_id.in_(owners)
+    link_frame = _frame(conn, "links", touching)
+    people = (
+        set(conn.scalars(owners))
+        | set(link_frame["borrower_id"])
+        | set(link_frame["other_borrower_id"])
+    )
+    acc = _frame(conn, "accounts", accounts.c.borrower_id.in_(people))
+    ts = cutoff if conn.dialect.name != "sqlite" else epoch_us(cutoff)
+    ev = _frame(
+        conn, "events", events.c.account_id.in_(acc["account_id"].to_list()) & (events.c.ts < ts)
+    )
+    return Portfolio(
+        borrowers=_frame(conn, "borrowers", borrowers.c.borrower_id.in_(people)).sort(
+            "borrower_id"
+        ),
+        accounts=acc.sort("account_id"),
+        events=ev.sort("ts", "event_id"),
+        links=link_frame,
+        macro=_frame(conn, "macro", None).sort("month"),
+        source="household",
+    )
