@@ -14,6 +14,7 @@ import typer
 
 from clearline.cli_models import RegistryOpt, models_app
 from clearline.cli_policy import StoreOpt, policy_app
+from clearline.cli_service import audit_app, keys_app
 from clearline.cli_support import (
     DEFAULT_DB,
     DEFAULT_REGISTRY,
@@ -50,6 +51,8 @@ app = typer.Typer(
 )
 app.add_typer(models_app, name="models")
 app.add_typer(policy_app, name="policy")
+app.add_typer(keys_app, name="keys")
+app.add_typer(audit_app, name="audit")
 
 
 @app.command()
@@ -312,6 +315,57 @@ def demo(
         progress=err,
     )
     emit(payload, as_json, lambda: _demo_summary(payload))
+
+
+@app.command()
+@guarded
+def serve(
+    db: Annotated[str, typer.Option("--db", envvar="CLEARLINE_DB", help="Database URL.")] = (
+        DEFAULT_DB
+    ),
+    port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    workers: Annotated[int, typer.Option("--workers", min=1, max=64)] = 1,
+    registry: RegistryOpt = Path(DEFAULT_REGISTRY),
+    policies_store: StoreOpt = Path(DEFAULT_STORE),
+    model: Annotated[
+        str | None,
+        typer.Option("--model", help="Model folder or version (default: newest approved)."),
+    ] = None,
+    policy: Annotated[
+        str, typer.Option("--policy", help="Policy file or published ref.")
+    ] = "baseline",
+    stress: Annotated[
+        float | None, typer.Option("--stress", help="Macro stress index for the overlay.")
+    ] = None,
+) -> None:
+    """REST API (OpenAPI at /openapi.json); keys come from `clearline keys create`."""
+    import os
+
+    import uvicorn
+
+    from clearline.store.db import upgrade
+
+    upgrade(db)  # once, before the workers start, so they never race to migrate
+    env = {
+        "CLEARLINE_DB": db,
+        "CLEARLINE_REGISTRY": str(registry),
+        "CLEARLINE_POLICIES": str(policies_store),
+        "CLEARLINE_MODEL": model or "",
+        "CLEARLINE_POLICY": policy,
+        "CLEARLINE_STRESS": "" if stress is None else str(stress),
+    }
+    os.environ.update(env)
+    err.print(f"clearline API on http://{host}:{port}/v1 (OpenAPI: /openapi.json)")
+    uvicorn.run(
+        "clearline.api.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+    )
 
 
 def _demo_summary(p: dict) -> None:

@@ -129,7 +129,7 @@ def verify(conn: sa.Connection, *, batch: int = 10_000) -> Verdict:
         if len(rows) < batch:
             break
     if last != int(head.seq) or prev != head.hash:
-        bad = last + 1 if last < int(head.seq) else int(head.seq)
+        bad = last + 1 if last < int(head.seq) else int(head.seq) + 1
         return Verdict(False, n, bad, f"chain ends at entry {last}, head says {int(head.seq)}")
     return Verdict(True, n)
 
