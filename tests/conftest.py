@@ -34,3 +34,19 @@ def pg_url() -> str:
     with admin.begin() as conn:
         conn.execute(sa.text(f'drop schema "{schema}" cascade'))
     admin.dispose()
+
+
+@pytest.fixture
+def db_url(request: pytest.FixtureRequest, tmp_path) -> str:  # noqa: ANN001
+    """The database a test runs on: SQLite by default, PostgreSQL when
+    CLEARLINE_TEST_DB=postgresql (CI runs every test using this fixture on both)."""
+    if os.environ.get("CLEARLINE_TEST_DB", "sqlite") == "postgresql":
+        return request.getfixturevalue("pg_url")
+    return f"sqlite:///{tmp_path / 'clearline.db'}"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # `pytest -m db` selects every test that runs against the configurable database.
+    for item in items:
+        if "db_url" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.db)
