@@ -50,3 +50,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "db_url" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.db)
+
+
+# The deployed-service fixtures (`trained`, `service`) for the API tests.
+from tests.service_support import service, trained  # noqa: E402, F401

@@ -11,7 +11,7 @@ from clearline.core.policy import load_policy
 from clearline.core.scoring.artefact import load_model
 from clearline.services.review import review_decisions
 from clearline.store import db
-from tests.service_support import BASELINE, Service, service, trained  # noqa: F401
+from tests.service_support import BASELINE, Service
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

@@ -11,9 +11,9 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
+import clearline.store.service_tables  # noqa: F401
 from clearline.core.portfolio import Portfolio, polars_schema
 from clearline.store import db
-import clearline.store.service_tables  # noqa: F401
 from clearline.store.tables import SCHEMA_REVISION, metadata
 
 TABLES = ("borrowers", "accounts", "events", "links", "macro")
