@@ -17,8 +17,10 @@ setup: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/clearline demo
 
+# The whole suite on SQLite, then every database test again on PostgreSQL.
 test: $(STAMP)
 	$(BIN)/python -m pytest
+	CLEARLINE_TEST_DB=postgresql $(BIN)/python -m pytest -m db
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests

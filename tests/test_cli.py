@@ -86,9 +86,9 @@ def test_simulate_writes_the_truth_file_beside_the_tables(sim_dir: Path) -> None
 
 
 def test_a_portfolio_from_another_generator_loads_reviews_and_compares_cleanly(
-    other_dir: Path, model_dir: Path, tmp_path: Path
+    other_dir: Path, model_dir: Path, tmp_path: Path, db_url: str
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'other.db'}"
+    url = db_url
     code, loaded, err = run("ingest", str(other_dir), "--db", url, "--json")
     assert code == 0, err
     assert loaded["borrowers"] == 300 and loaded["events"] > 1000
@@ -154,9 +154,9 @@ def test_a_portfolio_from_another_generator_loads_reviews_and_compares_cleanly(
 
 
 def test_a_malformed_copy_is_refused_and_leaves_the_database_unchanged(
-    other_dir: Path, tmp_path: Path
+    other_dir: Path, tmp_path: Path, db_url: str
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    url = db_url
     assert run("ingest", str(other_dir), "--db", url)[0] == 0
     before = counts(url)
 
