@@ -58,3 +58,14 @@ def test_reasons_name_only_features_in_the_model(data) -> None:
     model = Scorecard().fit(pd.DataFrame(frame.drop("account_id").to_pandas()), y)
     names = set(score_accounts(frame, model)["score_reasons"].explode().drop_nulls())
     assert names <= set(model.features_)
+
+
+def test_a_refitted_scorecard_is_scored_with_its_new_bins_not_a_cached_plan(data) -> None:
+    frame, y = data
+    X = frame.drop("account_id")
+    model = Scorecard().fit(X[:2000], y[:2000])
+    first = score_accounts(frame, model)["score"].to_numpy()
+    model.fit(X[2000:], 1 - y[2000:])  # other rows, opposite outcome: other points
+    again = score_accounts(frame, model)["score"].to_numpy()
+    assert not np.allclose(first, again)
+    np.testing.assert_array_equal(again, model.score_points(X))

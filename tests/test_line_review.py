@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import json
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import polars as pl
 import sqlalchemy as sa
 
 from clearline.api.db import Database
 from clearline.services.deployment import Source, resolve
+from clearline.services.feature_snapshot import FeatureSnapshot
 from clearline.services.line_review import review_account
-from clearline.store import audit
+from clearline.store import audit, db
 from tests.service_support import Service, Trained
 
 
@@ -67,9 +70,7 @@ def test_concurrent_reviews_of_one_household_lose_no_line_update(
     assert not errors, errors
     with database.read() as conn:
         entries = conn.execute(
-            sa.text(
-                "select payload from audit_log where action = 'decision.create' order by seq"
-            )
+            sa.text("select payload from audit_log where action = 'decision.create' order by seq")
         ).scalars()
         by_account: dict[str, list[dict]] = {}
         for payload in entries:
@@ -129,3 +130,93 @@ def test_a_review_decides_every_line_of_the_household_once(service: Service) -> 
     database.dispose()
 
 
+def _decide_both(database: Database, deployment, account: str, as_of, snapshot):  # noqa: ANN001, ANN202
+    """The household's decisions from the snapshot and from events, nothing kept."""
+    out = []
+    for source in (snapshot, None):
+        with database.write() as conn:
+            rows = review_account(
+                conn,
+                deployment,
+                account,
+                as_of=as_of,
+                now=datetime(2026, 11, 28, tzinfo=UTC),
+                actor="t",
+                request_id="s",
+                snapshot=source,
+            )
+            conn.rollback()
+        out.append([{k: r[k] for k in _COMPARED} for r in rows])
+    return out
+
+
+_COMPARED = ("account_id", "action", "old_limit", "new_limit", "score", "reasons", "inputs_hash")
+
+
+def test_the_feature_snapshot_gives_the_rows_built_from_events_even_after_changes(
+    service: Service,
+) -> None:
+    database = Database(service.url)
+    deployment = _deployment(service)
+    snapshot = FeatureSnapshot(service.url, lambda: service.as_of)
+    accounts = [_household_account(database), *_open(database, 15)]
+    for account in accounts:
+        fast, slow = _decide_both(database, deployment, account, service.as_of, snapshot)
+        assert fast == slow, account
+    # A committed review changes lines: the snapshot overlays them from the locked rows.
+    changed = None
+    for account in accounts:
+        with database.write() as conn:
+            rows = review_account(
+                conn,
+                deployment,
+                account,
+                as_of=service.as_of,
+                now=datetime(2026, 11, 28, tzinfo=UTC),
+                actor="t",
+                request_id="c",
+                snapshot=snapshot,
+            )
+        if any(r["new_limit"] != r["old_limit"] for r in rows):
+            changed = account
+            break
+    assert changed is not None, "no review changed a line"
+    fast, slow = _decide_both(database, deployment, changed, service.as_of, snapshot)
+    assert fast == slow
+    # A load that changes a borrower's income makes the snapshot rebuild.
+    portfolio = db.load_portfolio(service.url)
+    owner = portfolio.accounts.filter(pl.col("account_id") == changed)["borrower_id"][0]
+    richer = portfolio.borrowers.with_columns(
+        declared_monthly_income=pl.when(pl.col("borrower_id") == owner)
+        .then(pl.col("declared_monthly_income") * 3 + 1000)
+        .otherwise(pl.col("declared_monthly_income"))
+    )
+    before = fast
+    db.ingest(replace(portfolio, borrowers=richer), service.url)
+    fast, slow = _decide_both(database, deployment, changed, service.as_of, snapshot)
+    assert fast == slow
+    assert fast[0]["inputs_hash"] != before[0]["inputs_hash"]
+    database.dispose()
+
+
+def test_the_snapshot_is_only_used_for_the_service_day(service: Service) -> None:
+    database = Database(service.url)
+    snapshot = FeatureSnapshot(service.url, lambda: service.as_of)
+    with database.read() as conn:
+        ids = _open(database, 3)
+        assert snapshot(conn, ids, service.as_of).height == 3
+        assert snapshot(conn, ids, service.as_of - timedelta(days=1)) is None
+    database.dispose()
+
+
+def _open(database: Database, n: int) -> list[str]:
+    with database.read() as conn:
+        return list(
+            conn.execute(
+                sa.text(
+                    "select account_id from accounts where status = 'active' "
+                    "order by account_id limit :n"
+                ),
+                {"n": n},
+            ).scalars()
+        )

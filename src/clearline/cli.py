@@ -338,6 +338,10 @@ def serve(
     stress: Annotated[
         float | None, typer.Option("--stress", help="Macro stress index for the overlay.")
     ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Day reviews default to (default: today, UTC)."),
+    ] = None,
 ) -> None:
     """REST API (OpenAPI at /openapi.json); keys come from `clearline keys create`."""
     import os
@@ -354,6 +358,7 @@ def serve(
         "CLEARLINE_MODEL": model or "",
         "CLEARLINE_POLICY": policy,
         "CLEARLINE_STRESS": "" if stress is None else str(stress),
+        "CLEARLINE_AS_OF": str(parse_date(as_of) or ""),
     }
     os.environ.update(env)
     err.print(f"clearline API on http://{host}:{port}/v1 (OpenAPI: /openapi.json)")

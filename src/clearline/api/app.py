@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from clearline.api.db import Database
 from clearline.api.limits import BodyLimit
 from clearline.api.routes import ROUTERS
 from clearline.services.deployment import Deployer, Source
+from clearline.services.feature_snapshot import FeatureSnapshot
 from clearline.store.db import upgrade
 
 
@@ -34,6 +35,8 @@ class Settings:
     model: str | None = None  # folder or version; default: the newest approved model
     policy: str = "baseline"  # file or published reference
     stress_index: float | None = None
+    # The day reviews default to and the feature snapshot is kept for (default: today).
+    as_of: date | None = None
     max_body_bytes: int = 8 * 1024 * 1024
     key_cache_seconds: float = 2.0
     clock: Callable[[], datetime] = field(default=_utc_now)
@@ -56,6 +59,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.db = Database(settings.db_url)
     app.state.clock = settings.clock
     app.state.keys = KeyCache(settings.key_cache_seconds)
+    app.state.service_day = lambda: settings.as_of or settings.clock().date()
+    app.state.snapshot = FeatureSnapshot(settings.db_url, app.state.service_day)
     app.state.deployer = Deployer(
         Source(
             registry=Path(settings.registry),
@@ -78,7 +83,7 @@ def app_from_env() -> Any:
     import os
 
     env = os.environ
-    stress = env.get("CLEARLINE_STRESS")
+    stress, day = env.get("CLEARLINE_STRESS"), env.get("CLEARLINE_AS_OF")
     return create_app(
         Settings(
             db_url=env.get("CLEARLINE_DB", Settings.db_url),
@@ -87,5 +92,6 @@ def app_from_env() -> Any:
             model=env.get("CLEARLINE_MODEL") or None,
             policy=env.get("CLEARLINE_POLICY", Settings.policy),
             stress_index=float(stress) if stress else None,
+            as_of=date.fromisoformat(day) if day else None,
         )
     )

@@ -23,7 +23,13 @@ from clearline.core.ledger import (
 )
 from clearline.core.portfolio import Portfolio
 
-__all__ = ["FEATURE_COLUMNS", "FEATURE_SCHEMA", "build_features", "linked_arrears"]
+__all__ = [
+    "FEATURE_COLUMNS",
+    "FEATURE_SCHEMA",
+    "build_features",
+    "linked_arrears",
+    "with_line_state",
+]
 
 # Output schema in order: the architecture's Features table.
 FEATURE_SCHEMA: dict[str, pl.DataType] = {
@@ -167,9 +173,7 @@ def build_features(portfolio: Portfolio, as_of: date) -> pl.DataFrame:
             pl.col("good_standing").fill_null(True),
         )
         .with_columns(
-            utilisation=pl.when(pl.col("credit_limit") > 0).then(
-                pl.col("outstanding") / pl.col("credit_limit")
-            ),
+            utilisation=_utilisation(),
             debt_to_income=pl.when(pl.col("monthly_income") > 0).then(
                 pl.col("instalment_burden") / pl.col("monthly_income")
             ),
@@ -178,6 +182,26 @@ def build_features(portfolio: Portfolio, as_of: date) -> pl.DataFrame:
         .sort("account_id")
     )
     return frame.collect()
+
+
+def _utilisation() -> pl.Expr:
+    return pl.when(pl.col("credit_limit") > 0).then(pl.col("outstanding") / pl.col("credit_limit"))
+
+
+def with_line_state(features: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFrame:
+    """``features`` with each account's current line (``lines``: ``account_id,
+    credit_limit, status``) and the utilisation it implies.
+
+    The line is the only input of a feature row that a decision changes; everything
+    else comes from events and borrower records. So rows built before a line changed
+    are made current without reading any event again.
+    """
+    return (
+        features.drop("credit_limit", "status")
+        .join(lines.select("account_id", "credit_limit", "status"), on="account_id", how="left")
+        .with_columns(utilisation=_utilisation())
+        .select(pl.col(name).cast(dtype) for name, dtype in FEATURE_SCHEMA.items())
+    )
 
 
 def linked_arrears(

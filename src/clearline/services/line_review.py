@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -19,15 +20,19 @@ import polars as pl
 import sqlalchemy as sa
 
 from clearline.core.decide import decide
-from clearline.core.features import build_features
+from clearline.core.features import build_features, with_line_state
 from clearline.core.ledger import as_of_cutoff
 from clearline.core.policy import Policy
 from clearline.core.scoring.apply import score_accounts
 from clearline.store import audit
 from clearline.store import decisions as records
-from clearline.store.household import UnknownAccount, household_of, household_slice
+from clearline.store.household import UnknownAccount, household_lines, household_slice
 
 __all__ = ["Deployment", "NotReviewable", "UnknownAccount", "review_account"]
+
+
+#: ``(conn, account_ids, as_of) -> feature rows or None``
+FeatureSource = Callable[[sa.Connection, Sequence[str], date], pl.DataFrame | None]
 
 
 class NotReviewable(ValueError):
@@ -53,12 +58,21 @@ def review_account(
     now: datetime,
     actor: str,
     request_id: str,
+    snapshot: FeatureSource | None = None,
 ) -> list[dict[str, Any]]:
     """Decide ``account_id``'s household at ``as_of``; the stored decision rows, the
-    requested account's first. Runs inside the caller's (write) transaction."""
-    ids = household_of(conn, account_id, lock=True)
-    portfolio = household_slice(conn, ids, as_of_cutoff(as_of))
-    features = build_features(portfolio, as_of).filter(pl.col("account_id").is_in(ids))
+    requested account's first. Runs inside the caller's (write) transaction.
+
+    ``snapshot`` may supply the household's feature rows (see
+    :mod:`clearline.services.feature_snapshot`); otherwise, or when it returns None,
+    they are built from the household's events."""
+    lines = household_lines(conn, account_id, lock=True)
+    ids = lines["account_id"].to_list()
+    features = snapshot(conn, ids, as_of) if snapshot is not None else None
+    if features is None:
+        portfolio = household_slice(conn, ids, as_of_cutoff(as_of))
+        features = build_features(portfolio, as_of).filter(pl.col("account_id").is_in(ids))
+    features = with_line_state(features, lines)
     if account_id not in set(features["account_id"]):
         raise NotReviewable(f"account {account_id} was not open on {as_of}")
     features = features.join(
@@ -98,7 +112,7 @@ def review_account(
 def _record(
     d: dict[str, Any], features: dict[str, Any], *, now: datetime, actor: str, request_id: str
 ) -> dict[str, Any]:
-    inputs = audit.canonical({k: v for k, v in features.items() if k != "as_of"})
+    inputs = audit.canonical({k: _stable(v) for k, v in features.items() if k != "as_of"})
     return {
         "decision_id": "d-" + uuid.uuid4().hex,
         "account_id": d["account_id"],
@@ -122,6 +136,12 @@ def _record(
         "requested_by": actor,
         "request_id": request_id,
     }
+
+
+def _stable(value: Any) -> Any:
+    """Floats to 12 significant digits: a feature summed in another order (a household's
+    rows vs the whole portfolio's) differs in the last bit, not in what was decided."""
+    return float(f"{value:.12g}") if isinstance(value, float) else value
 
 
 def _summary(row: dict[str, Any]) -> dict[str, Any]:

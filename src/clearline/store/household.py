@@ -44,9 +44,10 @@ def _frame(conn: sa.Connection, name: str, where: sa.ColumnElement[bool] | None)
     return frame
 
 
-def household_of(conn: sa.Connection, account_id: str, *, lock: bool) -> list[str]:
-    """The account ids of ``account_id``'s household, sorted; with ``lock``, their rows
-    are locked (``FOR UPDATE``, in id order so two reviews cannot deadlock)."""
+def household_lines(conn: sa.Connection, account_id: str, *, lock: bool) -> pl.DataFrame:
+    """``account_id, credit_limit, status`` of every line of ``account_id``'s household,
+    by id; with ``lock`` the rows stay locked (``FOR UPDATE``, taken in id order so two
+    reviews cannot deadlock) until the transaction ends."""
     owner = conn.execute(
         sa.select(borrowers.c.borrower_id, borrowers.c.household_id)
         .join(accounts, accounts.c.borrower_id == borrowers.c.borrower_id)
@@ -61,13 +62,18 @@ def household_of(conn: sa.Connection, account_id: str, *, lock: bool) -> list[st
         else sa.select(sa.literal(owner.borrower_id))
     )
     query = (
-        sa.select(accounts.c.account_id)
+        sa.select(accounts.c.account_id, accounts.c.credit_limit, accounts.c.status)
         .where(accounts.c.borrower_id.in_(members))
         .order_by(accounts.c.account_id)
     )
     if lock:
         query = query.with_for_update()
-    return [r.account_id for r in conn.execute(query)]
+    rows = conn.execute(query).all()
+    return pl.DataFrame(
+        [tuple(r) for r in rows],
+        schema={"account_id": pl.String, "credit_limit": pl.Float64, "status": pl.String},
+        orient="row",
+    )
 
 
 def household_slice(

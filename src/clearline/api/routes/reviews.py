@@ -38,7 +38,7 @@ def review(
     """Score and decide the account's line now; the decision is stored, applied to the
     line and audited in one transaction."""
     today = now(request).date()
-    as_of = (body.as_of if body is not None else None) or today
+    as_of = (body.as_of if body is not None else None) or request.app.state.service_day()
     if as_of > today:
         raise ProblemError(422, "Invalid request", f"as_of {as_of} is in the future")
     try:
@@ -56,6 +56,7 @@ def review(
                 now=now(request),
                 actor=actor(who),
                 request_id=uuid.uuid4().hex,
+                snapshot=request.app.state.snapshot,
             )
         except UnknownAccount:
             raise not_found("account", account_id) from None

@@ -179,7 +179,8 @@ def _compact(mat: np.ndarray, width: int) -> np.ndarray:
 def dense(keys: np.ndarray, space: int) -> tuple[np.ndarray, np.ndarray]:
     """``(ids, distinct keys)``: ids index the sorted distinct keys (counting, no sort
     when the key space is small)."""
-    if space <= 1 << 24:
+    # Counting costs O(space): worth it for big batches, not for a handful of rows.
+    if space <= min(1 << 24, max(64 * len(keys), 1 << 16)):
         present = np.bincount(keys, minlength=space) > 0
         distinct = np.flatnonzero(present)
         lookup = np.cumsum(present) - 1

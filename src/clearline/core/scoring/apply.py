@@ -14,7 +14,7 @@ import numpy as np
 import polars as pl
 
 from clearline.core.scoring.calibrated import CalibratedModel
-from clearline.core.scoring.kernel import compile_plan
+from clearline.core.scoring.kernel import ScoringPlan, compile_plan
 from clearline.core.scoring.scorecard import Scorecard
 
 
@@ -27,7 +27,7 @@ def score_with_reasons(
         (model.model, model.calibrator) if isinstance(model, CalibratedModel) else (model, None)
     )
     if isinstance(base, Scorecard):
-        score, pd_, idx, _ = compile_plan(base).score(X, top)
+        score, pd_, idx, _ = _plan(base).score(X, top)
     else:
         score = base.score_points(X)
         pd_ = base.predict_proba(X)[:, 1]
@@ -35,6 +35,18 @@ def score_with_reasons(
     if calibrator is not None:
         pd_ = calibrator.transform(score if calibrator.input_ == "score" else pd_)
     return score, pd_, idx
+
+
+def _plan(base: Scorecard) -> ScoringPlan:
+    """The compiled plan, once per fitted scorecard: a service scores one household at a
+    time, and compiling costs more than scoring it. Refitting replaces ``points_``, which
+    the cache checks."""
+    cached = base.__dict__.get("_plan_cache")
+    if cached is not None and cached[0] is base.points_:
+        return cached[1]  # type: ignore[no-any-return]
+    plan = compile_plan(base)
+    base.__dict__["_plan_cache"] = (base.points_, plan)
+    return plan
 
 
 def score_accounts(features: pl.DataFrame, model: Any, *, top: int = 4) -> pl.DataFrame:
