@@ -14,8 +14,15 @@ import sqlalchemy as sa
 from clearline.api.db import Database
 from clearline.services.deployment import Source, resolve
 from clearline.services.feature_snapshot import FeatureSnapshot
-from clearline.services.line_review import review_account
+from clearline.services.line_review import (
+    Deferred,
+    ReviewRequest,
+    UnknownAccount,
+    review_account,
+    review_many,
+)
 from clearline.store import audit, db
+from clearline.store.household import household_ids
 from tests.service_support import Service, Trained
 
 
@@ -220,3 +227,44 @@ def _open(database: Database, n: int) -> list[str]:
                 {"n": n},
             ).scalars()
         )
+
+
+def test_a_batch_of_reviews_decides_each_household_as_it_would_be_decided_alone(
+    service: Service,
+) -> None:
+    database = Database(service.url)
+    deployment = _deployment(service)
+    household = _household_account(database)
+    with database.read() as conn:
+        sibling = next(a for a in household_ids(conn, household) if a != household)
+        accounts, seen = [], set()
+        for a in [household, *_open(database, 20)]:
+            ids = set(household_ids(conn, a))
+            if not ids & seen:  # one request per household: as the batcher sends them
+                accounts.append(a)
+                seen |= ids
+    at = datetime(2026, 11, 28, tzinfo=UTC)
+    alone = {}
+    for account in accounts:
+        with database.write() as conn:
+            rows = review_account(
+                conn, deployment, account, as_of=service.as_of, now=at, actor="t", request_id="x"
+            )
+            conn.rollback()
+        alone[account] = [{k: r[k] for k in _COMPARED} for r in rows]
+    requests = [ReviewRequest(a, service.as_of, "t", f"r{i}") for i, a in enumerate(accounts)]
+    requests += [
+        ReviewRequest(sibling, service.as_of, "t", "sib"),  # same household as the first
+        ReviewRequest("NO-SUCH", service.as_of, "t", "none"),
+    ]
+    with database.write() as conn:
+        results = review_many(conn, deployment, requests, now=at)
+    for account, result in zip(accounts, results, strict=False):
+        assert [{k: r[k] for k in _COMPARED} for r in result] == alone[account], account
+    assert isinstance(results[-2], Deferred)
+    assert isinstance(results[-1], UnknownAccount)
+    with database.read() as conn:
+        assert audit.verify(conn).ok
+        stored = conn.execute(sa.text("select count(*) from decisions")).scalar_one()
+    assert stored == sum(len(r) for r in results if isinstance(r, list))
+    database.dispose()

@@ -26,9 +26,17 @@ from clearline.core.policy import Policy
 from clearline.core.scoring.apply import score_accounts
 from clearline.store import audit
 from clearline.store import decisions as records
-from clearline.store.household import UnknownAccount, household_lines, household_slice
+from clearline.store.household import UnknownAccount, household_ids, household_slice, lock_lines
 
-__all__ = ["Deployment", "NotReviewable", "UnknownAccount", "review_account"]
+__all__ = [
+    "Deferred",
+    "Deployment",
+    "NotReviewable",
+    "ReviewRequest",
+    "UnknownAccount",
+    "review_account",
+    "review_many",
+]
 
 
 #: ``(conn, account_ids, as_of) -> feature rows or None``
@@ -49,6 +57,21 @@ class Deployment:
     stress_index: float | None = None
 
 
+@dataclass(frozen=True)
+class ReviewRequest:
+    """One account to review, and who asked (recorded with its decisions)."""
+
+    account_id: str
+    as_of: date
+    actor: str
+    request_id: str
+
+
+class Deferred(Exception):
+    """The account's household is already in this batch; review it in the next one (it
+    must see the decisions this batch makes)."""
+
+
 def review_account(
     conn: sa.Connection,
     deployment: Deployment,
@@ -66,15 +89,85 @@ def review_account(
     ``snapshot`` may supply the household's feature rows (see
     :mod:`clearline.services.feature_snapshot`); otherwise, or when it returns None,
     they are built from the household's events."""
-    lines = household_lines(conn, account_id, lock=True)
-    ids = lines["account_id"].to_list()
+    request = ReviewRequest(account_id, as_of, actor, request_id)
+    (result,) = review_many(conn, deployment, [request], now=now, snapshot=snapshot)
+    if isinstance(result, Exception):
+        raise result
+    return result
+
+
+def review_many(
+    conn: sa.Connection,
+    deployment: Deployment,
+    requests: Sequence[ReviewRequest],
+    *,
+    now: datetime,
+    snapshot: FeatureSource | None = None,
+) -> list[list[dict[str, Any]] | Exception]:
+    """Review several accounts' households in one pass: one lock statement, one feature
+    read and one ``decide`` per as-of day, one write of all decisions and audit entries.
+
+    Households are independent in every policy layer, so each gets the decisions it
+    would get alone. Per request: its stored rows, or the exception that refused it
+    (:class:`UnknownAccount`, :class:`NotReviewable`, :class:`Deferred` when its
+    household was already taken by an earlier request of the batch).
+    """
+    results: list[list[dict[str, Any]] | Exception | None] = [None] * len(requests)
+    households: dict[int, list[str]] = {}
+    taken: set[str] = set()
+    for i, r in enumerate(requests):
+        try:
+            ids = household_ids(conn, r.account_id)
+        except UnknownAccount as exc:
+            results[i] = exc
+            continue
+        if taken.intersection(ids):
+            results[i] = Deferred(r.account_id)
+            continue
+        taken.update(ids)
+        households[i] = ids
+    # Locked in id order in one statement: concurrent batches cannot deadlock.
+    lines = lock_lines(conn, sorted(taken))
+    by_day: dict[date, list[int]] = {}
+    for i in households:
+        by_day.setdefault(requests[i].as_of, []).append(i)
+    for as_of, members in by_day.items():
+        decided = _decide_day(conn, deployment, households, members, lines, as_of, snapshot)
+        for i in members:
+            r = requests[i]
+            if r.account_id not in decided:
+                results[i] = NotReviewable(f"account {r.account_id} was not open on {as_of}")
+                continue
+            rows = [
+                _record(*decided[a], now=now, actor=r.actor, request_id=r.request_id)
+                for a in households[i]
+                if a in decided
+            ]
+            rows.sort(key=lambda row, a=r.account_id: row["account_id"] != a)
+            results[i] = rows
+    _write(conn, [res for res in results if isinstance(res, list)], now)
+    return [res if res is not None else AssertionError("unreached") for res in results]
+
+
+def _decide_day(
+    conn: sa.Connection,
+    deployment: Deployment,
+    households: dict[int, list[str]],
+    members: list[int],
+    lines: pl.DataFrame,
+    as_of: date,
+    snapshot: FeatureSource | None,
+) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
+    """account id -> (decision, feature row) for the households of ``members`` whose
+    requested account was open on ``as_of``."""
+    ids = [a for i in members for a in households[i]]
     features = snapshot(conn, ids, as_of) if snapshot is not None else None
     if features is None:
         portfolio = household_slice(conn, ids, as_of_cutoff(as_of))
         features = build_features(portfolio, as_of).filter(pl.col("account_id").is_in(ids))
     features = with_line_state(features, lines)
-    if account_id not in set(features["account_id"]):
-        raise NotReviewable(f"account {account_id} was not open on {as_of}")
+    if features.height == 0:
+        return {}
     features = features.join(
         records.history(conn, features["account_id"].to_list(), as_of),
         on="account_id",
@@ -92,21 +185,24 @@ def review_account(
         trace="full",
         score_features=list(model.features_),
     )
-    rows = [
-        _record(d, f, now=now, actor=actor, request_id=request_id)
-        for d, f in zip(table.to_dicts(), features.to_dicts(), strict=True)
-    ]
-    rows.sort(key=lambda r: r["account_id"] != account_id)
-    records.insert(conn, rows)
+    return {
+        d["account_id"]: (d, f) for d, f in zip(table.to_dicts(), features.to_dicts(), strict=True)
+    }
+
+
+def _write(conn: sa.Connection, batches: list[list[dict[str, Any]]], now: datetime) -> None:
+    """Store the decisions, apply them to their lines and audit both, in request order."""
+    records.insert(conn, [row for rows in batches for row in rows])
     entries = []
-    for row in rows:
-        entries.append(audit.Entry(actor, "decision.create", row["decision_id"], _summary(row)))
-        change = records.apply_line(conn, row)
-        if change is not None:
-            change["decision_id"] = row["decision_id"]
-            entries.append(audit.Entry(actor, "line.change", row["account_id"], change))
+    for rows in batches:
+        for row in rows:
+            actor = row["requested_by"]
+            entries.append(audit.Entry(actor, "decision.create", row["decision_id"], _summary(row)))
+            change = records.apply_line(conn, row)
+            if change is not None:
+                change["decision_id"] = row["decision_id"]
+                entries.append(audit.Entry(actor, "line.change", row["account_id"], change))
     audit.append(conn, entries, at=now)
-    return rows
 
 
 def _record(

@@ -44,10 +44,8 @@ def _frame(conn: sa.Connection, name: str, where: sa.ColumnElement[bool] | None)
     return frame
 
 
-def household_lines(conn: sa.Connection, account_id: str, *, lock: bool) -> pl.DataFrame:
-    """``account_id, credit_limit, status`` of every line of ``account_id``'s household,
-    by id; with ``lock`` the rows stay locked (``FOR UPDATE``, taken in id order so two
-    reviews cannot deadlock) until the transaction ends."""
+def household_ids(conn: sa.Connection, account_id: str) -> list[str]:
+    """The account ids of ``account_id``'s household (itself included), sorted."""
     owner = conn.execute(
         sa.select(borrowers.c.borrower_id, borrowers.c.household_id)
         .join(accounts, accounts.c.borrower_id == borrowers.c.borrower_id)
@@ -55,20 +53,29 @@ def household_lines(conn: sa.Connection, account_id: str, *, lock: bool) -> pl.D
     ).first()
     if owner is None:
         raise UnknownAccount(account_id)
-    hh = (owner.household_id or "").strip()
     members = (
         sa.select(borrowers.c.borrower_id).where(borrowers.c.household_id == owner.household_id)
-        if hh
+        if (owner.household_id or "").strip()
         else sa.select(sa.literal(owner.borrower_id))
     )
-    query = (
-        sa.select(accounts.c.account_id, accounts.c.credit_limit, accounts.c.status)
-        .where(accounts.c.borrower_id.in_(members))
-        .order_by(accounts.c.account_id)
+    return list(
+        conn.scalars(
+            sa.select(accounts.c.account_id)
+            .where(accounts.c.borrower_id.in_(members))
+            .order_by(accounts.c.account_id)
+        )
     )
-    if lock:
-        query = query.with_for_update()
-    rows = conn.execute(query).all()
+
+
+def lock_lines(conn: sa.Connection, account_ids: Collection[str]) -> pl.DataFrame:
+    """``account_id, credit_limit, status`` of the accounts, locked until the transaction
+    ends (``FOR UPDATE``; rows are locked in id order, so two batches cannot deadlock)."""
+    rows = conn.execute(
+        sa.select(accounts.c.account_id, accounts.c.credit_limit, accounts.c.status)
+        .where(accounts.c.account_id.in_(list(account_ids)))
+        .order_by(accounts.c.account_id)
+        .with_for_update()
+    ).all()
     return pl.DataFrame(
         [tuple(r) for r in rows],
         schema={"account_id": pl.String, "credit_limit": pl.Float64, "status": pl.String},
