@@ -41,6 +41,45 @@ def request_digest(method: str, path: str, body: bytes) -> str:
     return hashlib.sha256(b"\n".join([method.encode(), path.encode(), body])).hexdigest()
 
 
+def stored_answer(
+    conn: sa.Connection, key_id: str, idem_key: str, digest: str
+) -> tuple[int, Any, bool] | None:
+    """The stored response of an earlier request with this key (``replayed`` True), None
+    when there is none; a 409 problem when the key was used for another request."""
+    row = conn.execute(
+        sa.select(idempotency).where(
+            idempotency.c.key_id == key_id, idempotency.c.idem_key == idem_key
+        )
+    ).first()
+    if row is None:
+        return None
+    if row.request_sha256 != digest:
+        raise ProblemError(
+            409, "Idempotency-Key reused", "this Idempotency-Key was used for a different request"
+        )
+    return row.status_code, json.loads(row.body), True
+
+
+def store_answer(
+    conn: sa.Connection,
+    key_id: str,
+    idem_key: str,
+    digest: str,
+    answer: tuple[int, Any],
+    now: datetime,
+) -> None:
+    conn.execute(
+        idempotency.insert().values(
+            key_id=key_id,
+            idem_key=idem_key,
+            request_sha256=digest,
+            status_code=answer[0],
+            body=json.dumps(answer[1], default=str),
+            created_at=now,
+        )
+    )
+
+
 def idempotent_write(
     db: Database,
     *,
@@ -59,31 +98,12 @@ def idempotent_write(
         try:
             with db.write() as conn:
                 if idem_key is not None:
-                    stored = conn.execute(
-                        sa.select(idempotency).where(
-                            idempotency.c.key_id == key_id, idempotency.c.idem_key == idem_key
-                        )
-                    ).first()
+                    stored = stored_answer(conn, key_id, idem_key, digest)
                     if stored is not None:
-                        if stored.request_sha256 != digest:
-                            raise ProblemError(
-                                409,
-                                "Idempotency-Key reused",
-                                "this Idempotency-Key was used for a different request",
-                            )
-                        return stored.status_code, json.loads(stored.body), True
+                        return stored
                 status, body = work(conn)
                 if idem_key is not None:
-                    conn.execute(
-                        idempotency.insert().values(
-                            key_id=key_id,
-                            idem_key=idem_key,
-                            request_sha256=digest,
-                            status_code=status,
-                            body=json.dumps(body, default=str),
-                            created_at=now,
-                        )
-                    )
+                    store_answer(conn, key_id, idem_key, digest, (status, body), now)
                 return status, body, False
         except sa.exc.IntegrityError:
             # Two requests with the same key raced; the loser replays the winner's answer.
