@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterator
 
 import pytest
 
@@ -13,9 +14,8 @@ PG_URL = os.environ.get(
 )
 
 
-@pytest.fixture
-def pg_url() -> str:
-    """A fresh, empty PostgreSQL schema for one test, dropped afterwards."""
+def _pg_schema() -> Iterator[str]:
+    """A fresh, empty PostgreSQL schema, dropped afterwards."""
     import sqlalchemy as sa
 
     try:
@@ -37,6 +37,21 @@ def pg_url() -> str:
 
 
 @pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL schema for one test."""
+    yield from _pg_schema()
+
+
+@pytest.fixture(scope="module")
+def module_db_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """:func:`db_url` shared by a whole module."""
+    if os.environ.get("CLEARLINE_TEST_DB", "sqlite") == "postgresql":
+        yield from _pg_schema()
+    else:
+        yield f"sqlite:///{tmp_path_factory.mktemp('module') / 'clearline.db'}"
+
+
+@pytest.fixture
 def db_url(request: pytest.FixtureRequest, tmp_path) -> str:  # noqa: ANN001
     """The database a test runs on: SQLite by default, PostgreSQL when
     CLEARLINE_TEST_DB=postgresql (CI runs every test using this fixture on both)."""
@@ -48,7 +63,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path) -> str:  # noqa: ANN001
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # `pytest -m db` selects every test that runs against the configurable database.
     for item in items:
-        if "db_url" in getattr(item, "fixturenames", ()):
+        if {"db_url", "module_db_url"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.db)
 
 

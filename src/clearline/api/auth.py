@@ -56,7 +56,7 @@ def permit(permission: str) -> Callable[..., Principal]:
     def check(who: Annotated[Principal, Depends(principal)]) -> Principal:
         if who.role not in roles:
             raise ProblemError(
-                403, "Forbidden", f"role {who.role} may not {permission.replace('.', ' ')}"
+                403, "Forbidden", f"role {who.role} does not have permission {permission}"
             )
         return who
 
