@@ -15,6 +15,7 @@ from fastapi import FastAPI
 
 from clearline.api import problems
 from clearline.api.auth import KeyCache
+from clearline.api.batcher import ReviewBatcher
 from clearline.api.db import Database
 from clearline.api.limits import BodyLimit
 from clearline.api.routes import ROUTERS
@@ -69,6 +70,9 @@ def create_app(settings: Settings) -> FastAPI:
             policy=settings.policy,
             stress_index=settings.stress_index,
         )
+    )
+    app.state.batcher = ReviewBatcher(
+        app.state.db, app.state.deployer, app.state.snapshot, settings.clock
     )
     problems.install(app)
     for router in ROUTERS:

@@ -1,0 +1,96 @@
+"""Reviews arriving together are decided in one pass: each gets the answer it would get
+alone, duplicates and shared households are handled, nothing is lost."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import sqlalchemy as sa
+
+from clearline.api.batcher import Job
+from clearline.services.line_review import ReviewRequest
+from clearline.store import db
+from clearline.store.household import household_ids
+from tests.service_support import Service
+
+
+def _accounts(svc: Service, n: int) -> list[str]:
+    engine = db.make_engine(svc.url)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text("select account_id from accounts where status = 'active' order by 1")
+        ).scalars()
+        out = list(rows)[:n]
+    engine.dispose()
+    return out
+
+
+def _count(svc: Service, table: str) -> int:
+    engine = db.make_engine(svc.url)
+    with engine.connect() as conn:
+        n = conn.execute(sa.text(f"select count(*) from {table}")).scalar_one()
+    engine.dispose()
+    return int(n)
+
+
+def test_one_pass_over_many_jobs_answers_each_and_defers_shared_households(
+    service: Service,
+) -> None:
+    app = service.client.app
+    batcher = app.state.batcher
+    accounts, seen = [], set()
+    with app.state.db.read() as conn:
+        for a in _accounts(service, 30):
+            ids = set(household_ids(conn, a))
+            if not ids & seen:  # distinct households, so only the repeat below waits
+                accounts.append(a)
+                seen |= ids
+        first_household = household_ids(conn, accounts[0])
+    jobs = [
+        Job(ReviewRequest(a, service.as_of, "key:t", f"r{i}"), "t", None, f"d{i}")
+        for i, a in enumerate(accounts)
+    ]
+    jobs.append(Job(ReviewRequest(accounts[0], service.as_of, "key:t", "again"), "t", None, "x"))
+    jobs.append(Job(ReviewRequest("NOPE", service.as_of, "key:t", "nope"), "t", None, "y"))
+    deferred = batcher._pass(jobs)
+    # The repeated account shares its household with the first job: it waits a pass.
+    assert deferred == [jobs[-2]]
+    assert jobs[-1].future.exception().status == 404
+    bodies = [j.future.result(timeout=0)[1] for j in jobs[:-2]]
+    for body, job in zip(bodies, jobs[:-2], strict=True):
+        assert body["decision"]["account_id"] == job.request.account_id
+    assert _count(service, "decisions") == sum(1 + len(b["household"]) for b in bodies)
+    # The deferred job, run next, sees the first job's decision as history.
+    batcher._pass(deferred)
+    status, body, _ = jobs[-2].future.result()
+    first = jobs[0].future.result()[1]["decision"]
+    assert status == 201 and body["decision"]["old_limit"] == first["new_limit"]
+    assert len(first_household) == 1 + len(body["household"])
+
+
+def test_concurrent_reviews_over_http_are_all_answered_and_recorded_once(
+    service: Service,
+) -> None:
+    accounts = _accounts(service, 16)
+    requests = [(a, None) for a in accounts] + [(accounts[0], "same-key")] * 3
+
+    def post(item: tuple[str, str | None]):  # noqa: ANN202
+        account, key = item
+        extra = {"Idempotency-Key": key} if key else {}
+        return service.client.post(
+            f"/v1/accounts/{account}/review",
+            headers=service.headers("analyst", **extra),
+            json={"as_of": service.as_of.isoformat()},
+        )
+
+    with ThreadPoolExecutor(8) as pool:
+        responses = list(pool.map(post, requests))
+    assert [r.status_code for r in responses] == [201] * len(requests), [
+        r.text for r in responses if r.status_code != 201
+    ]
+    replays = [r.json() for r in responses[-3:]]
+    assert replays[0] == replays[1] == replays[2]  # one decision for the three retries
+    unique = responses[:-3] + responses[-1:]
+    assert _count(service, "decisions") == sum(1 + len(r.json()["household"]) for r in unique)
+    verdict = service.client.get("/v1/audit/verify", headers=service.headers("admin")).json()
+    assert verdict["ok"]
