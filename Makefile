@@ -27,4 +27,4 @@ lint: $(STAMP)
 	$(BIN)/mypy src/clearline/core
 
 clean:
-	rm -rf $(VENV) clearline.db clearline-demo clearline-report
+	rm -rf $(VENV) clearline.db clearline.db.writer-lock clearline-demo clearline-report

@@ -194,8 +194,11 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(url: str, tmp: Path, port: int, workers: int) -> subprocess.Popen:
+def start_server(url: str, tmp: Path, port: int, workers: int, as_of: date) -> subprocess.Popen:
+    # The service day is the data's last day, as for a lender reviewing today's data: the
+    # workers then keep that day's feature snapshot (services/feature_snapshot.py).
     args = [*cli(), "serve", "--db", url, "--host", HOST, "--port", str(port)]
+    args += ["--as-of", as_of.isoformat()]
     args += ["--workers", str(workers), "--registry", str(tmp / "registry")]
     args += ["--store", str(tmp / "policies")]
     log = (tmp / "serve.log").open("w")
@@ -517,7 +520,7 @@ def main() -> int:
         as_of, ids = portfolio_facts(url)
         before, _ = stored(url)
         port = free_port()
-        server = start_server(url, tmp, port, args.workers)
+        server = start_server(url, tmp, port, args.workers, as_of)
         print(f"serving on {HOST}:{port}; as_of {as_of}; {len(ids):,} open accounts", flush=True)
         code = measure(args, key, as_of, ids, port, server.pid, url, before)
     finally:

@@ -3,6 +3,7 @@ idempotency record that makes a replayed write return the first response."""
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 from collections.abc import Callable, Iterator
@@ -29,9 +30,26 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[sa.Connection]:
-        with self.engine.connect().execution_options(clearline_write=True) as conn:
-            with conn.begin():
-                yield conn
+        with self._queue_for_sqlite_writes():
+            with self.engine.connect().execution_options(clearline_write=True) as conn:
+                with conn.begin():
+                    yield conn
+
+    @contextmanager
+    def _queue_for_sqlite_writes(self) -> Iterator[None]:
+        """SQLite has one writer at a time, and a writer that finds the database locked
+        polls with sleeps of up to 100 ms: under load, workers starve each other. A
+        blocking file lock makes them queue and wakes the next one at once."""
+        path = self.engine.url.database
+        if self.engine.dialect.name != "sqlite" or not path or path == ":memory:":
+            yield
+            return
+        with open(f"{path}.writer-lock", "a+b") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -26,7 +26,7 @@ from clearline.core.policy import Policy
 from clearline.core.scoring.apply import score_accounts
 from clearline.store import audit
 from clearline.store import decisions as records
-from clearline.store.household import UnknownAccount, household_ids, household_slice, lock_lines
+from clearline.store.household import UnknownAccount, household_slice, households_of, lock_lines
 
 __all__ = [
     "Deferred",
@@ -115,11 +115,11 @@ def review_many(
     results: list[list[dict[str, Any]] | Exception | None] = [None] * len(requests)
     households: dict[int, list[str]] = {}
     taken: set[str] = set()
+    known = households_of(conn, {r.account_id for r in requests})
     for i, r in enumerate(requests):
-        try:
-            ids = household_ids(conn, r.account_id)
-        except UnknownAccount as exc:
-            results[i] = exc
+        ids = known.get(r.account_id)
+        if ids is None:
+            results[i] = UnknownAccount(r.account_id)
             continue
         if taken.intersection(ids):
             results[i] = Deferred(r.account_id)
@@ -145,7 +145,7 @@ def review_many(
             ]
             rows.sort(key=lambda row, a=r.account_id: row["account_id"] != a)
             results[i] = rows
-    _write(conn, [res for res in results if isinstance(res, list)], now)
+    _write(conn, [res for res in results if isinstance(res, list)], lines, now)
     return [res if res is not None else AssertionError("unreached") for res in results]
 
 
@@ -190,18 +190,24 @@ def _decide_day(
     }
 
 
-def _write(conn: sa.Connection, batches: list[list[dict[str, Any]]], now: datetime) -> None:
-    """Store the decisions, apply them to their lines and audit both, in request order."""
-    records.insert(conn, [row for rows in batches for row in rows])
+def _write(
+    conn: sa.Connection, batches: list[list[dict[str, Any]]], lines: pl.DataFrame, now: datetime
+) -> None:
+    """Store the decisions, apply them to their (locked) lines and audit both, in
+    request order."""
+    rows = [row for batch in batches for row in batch]
+    records.insert(conn, rows)
+    current = {a: (lim, st) for a, lim, st in lines.iter_rows()}
+    changes = {c["decision_id"]: c for c in records.line_changes(rows, current)}
+    records.apply_changes(conn, list(changes.values()))
     entries = []
-    for rows in batches:
-        for row in rows:
-            actor = row["requested_by"]
-            entries.append(audit.Entry(actor, "decision.create", row["decision_id"], _summary(row)))
-            change = records.apply_line(conn, row)
-            if change is not None:
-                change["decision_id"] = row["decision_id"]
-                entries.append(audit.Entry(actor, "line.change", row["account_id"], change))
+    for row in rows:
+        actor = row["requested_by"]
+        entries.append(audit.Entry(actor, "decision.create", row["decision_id"], _summary(row)))
+        change = changes.get(row["decision_id"])
+        if change is not None:
+            payload = {k: v for k, v in change.items() if k != "account_id"}
+            entries.append(audit.Entry(actor, "line.change", row["account_id"], payload))
     audit.append(conn, entries, at=now)
 
 

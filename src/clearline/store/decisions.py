@@ -95,30 +95,44 @@ def history(conn: sa.Connection, account_ids: Collection[str], as_of: date) -> p
     )
 
 
-def apply_line(conn: sa.Connection, row: dict[str, Any]) -> dict[str, Any] | None:
-    """Apply a decision to the account's line; the change made, or None for none."""
-    current = conn.execute(
-        sa.select(accounts.c.credit_limit, accounts.c.status).where(
-            accounts.c.account_id == row["account_id"]
+def line_changes(
+    rows: Sequence[dict[str, Any]], current: dict[str, tuple[float, str]]
+) -> list[dict[str, Any]]:
+    """What the decisions do to their lines, given each line's current ``(credit_limit,
+    status)``: one change per decision that alters its line, in order."""
+    changes = []
+    state = dict(current)
+    for row in rows:
+        limit, status = state[row["account_id"]]
+        new_status = {"close": "closed", "freeze": "frozen"}.get(row["action"], status)
+        if row["action"] in ("increase", "decrease"):
+            new_status = "active"
+        new_limit = row["new_limit"]
+        if (new_limit, new_status) == (limit, status):
+            continue
+        state[row["account_id"]] = (new_limit, new_status)
+        changes.append(
+            {
+                "account_id": row["account_id"],
+                "decision_id": row["decision_id"],
+                "old_limit": limit,
+                "new_limit": new_limit,
+                "old_status": status,
+                "new_status": new_status,
+            }
         )
-    ).one()
-    status = {"close": "closed", "freeze": "frozen"}.get(row["action"], current.status)
-    if row["action"] in ("increase", "decrease"):
-        status = "active"
-    limit = row["new_limit"]
-    if limit == current.credit_limit and status == current.status:
-        return None
-    conn.execute(
-        accounts.update()
-        .where(accounts.c.account_id == row["account_id"])
-        .values(credit_limit=limit, status=status)
-    )
-    return {
-        "old_limit": current.credit_limit,
-        "new_limit": limit,
-        "old_status": current.status,
-        "new_status": status,
-    }
+    return changes
+
+
+def apply_changes(conn: sa.Connection, changes: Sequence[dict[str, Any]]) -> None:
+    """Write line changes (from :func:`line_changes`, on rows the caller has locked)."""
+    if changes:
+        conn.execute(
+            accounts.update()
+            .where(accounts.c.account_id == sa.bindparam("a"))
+            .values(credit_limit=sa.bindparam("l"), status=sa.bindparam("s")),
+            [{"a": c["account_id"], "l": c["new_limit"], "s": c["new_status"]} for c in changes],
+        )
 
 
 def readable(m: Any) -> dict[str, Any]:

@@ -46,25 +46,44 @@ def _frame(conn: sa.Connection, name: str, where: sa.ColumnElement[bool] | None)
 
 def household_ids(conn: sa.Connection, account_id: str) -> list[str]:
     """The account ids of ``account_id``'s household (itself included), sorted."""
-    owner = conn.execute(
-        sa.select(borrowers.c.borrower_id, borrowers.c.household_id)
-        .join(accounts, accounts.c.borrower_id == borrowers.c.borrower_id)
-        .where(accounts.c.account_id == account_id)
-    ).first()
-    if owner is None:
+    found = households_of(conn, [account_id])
+    if account_id not in found:
         raise UnknownAccount(account_id)
-    members = (
-        sa.select(borrowers.c.borrower_id).where(borrowers.c.household_id == owner.household_id)
-        if (owner.household_id or "").strip()
-        else sa.select(sa.literal(owner.borrower_id))
+    return found[account_id]
+
+
+def households_of(conn: sa.Connection, account_ids: Collection[str]) -> dict[str, list[str]]:
+    """account id -> the sorted account ids of its household, for every id that exists
+    (two queries, however many ids)."""
+    # The features' household key: the id as written, none when blank.
+    hh = sa.case(
+        (sa.func.trim(sa.func.coalesce(borrowers.c.household_id, "")) == "", sa.null()),
+        else_=borrowers.c.household_id,
     )
-    return list(
-        conn.scalars(
-            sa.select(accounts.c.account_id)
-            .where(accounts.c.borrower_id.in_(members))
-            .order_by(accounts.c.account_id)
-        )
-    )
+    owners = conn.execute(
+        sa.select(accounts.c.account_id, borrowers.c.borrower_id, hh.label("hh"))
+        .join(borrowers, accounts.c.borrower_id == borrowers.c.borrower_id)
+        .where(accounts.c.account_id.in_(list(account_ids)))
+    ).all()
+    if not owners:
+        return {}
+    named = {o.hh for o in owners if o.hh is not None}
+    alone = {o.borrower_id for o in owners if o.hh is None}
+    members = conn.execute(
+        sa.select(accounts.c.account_id, borrowers.c.borrower_id, hh.label("hh"))
+        .join(borrowers, accounts.c.borrower_id == borrowers.c.borrower_id)
+        .where(borrowers.c.household_id.in_(named) | borrowers.c.borrower_id.in_(alone))
+        .order_by(accounts.c.account_id)
+    ).all()
+    by_household: dict[str, list[str]] = {}
+    for m in members:
+        # A borrower without a household is a household of its own.
+        key = m.hh if m.hh is not None else "\0" + m.borrower_id
+        by_household.setdefault(key, []).append(m.account_id)
+    return {
+        o.account_id: by_household[o.hh if o.hh is not None else "\0" + o.borrower_id]
+        for o in owners
+    }
 
 
 def lock_lines(conn: sa.Connection, account_ids: Collection[str]) -> pl.DataFrame:
