@@ -60,6 +60,19 @@ def db_url(request: pytest.FixtureRequest, tmp_path) -> str:  # noqa: ANN001
     return f"sqlite:///{tmp_path / 'clearline.db'}"
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def migrated_url(request: pytest.FixtureRequest, tmp_path) -> str:  # noqa: ANN001
+    """An empty database at the schema's head, once on SQLite and once on PostgreSQL."""
+    from clearline.store import db
+
+    if request.param == "sqlite":
+        found = f"sqlite:///{tmp_path / 'service.db'}"
+    else:
+        found = request.getfixturevalue("pg_url")
+    db.upgrade(found)
+    return found
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # `pytest -m db` selects every test that runs against the configurable database.
     for item in items:

@@ -21,14 +21,9 @@ from clearline.store.service_tables import audit_head, audit_log
 T0 = datetime(2026, 3, 1, 9, 30, 0, 123456, tzinfo=UTC)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        found = f"sqlite:///{tmp_path / 'service.db'}"
-    else:
-        found = request.getfixturevalue("pg_url")
-    db.upgrade(found)
-    return found
+@pytest.fixture
+def url(migrated_url: str) -> str:
+    return migrated_url
 
 
 @contextmanager
