@@ -251,3 +251,16 @@ def test_a_policy_naming_an_unknown_reason_in_a_business_rule_does_not_load() ->
     ]
     with pytest.raises(PolicyError, match=r"business\[0\]: unknown reason code 'BIZ_NOPE'"):
         parse_policy(data)
+
+
+def test_a_policy_file_that_is_an_alias_bomb_is_refused_before_it_is_parsed(
+    tmp_path: Path,
+) -> None:
+    from clearline.core.policy import load_policy
+
+    lines = ['a0: &a0 ["x", "x", "x", "x", "x", "x", "x", "x", "x"]']
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 9)]
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="bomb.yaml"):
+        load_policy(bomb)

@@ -4,12 +4,18 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 T = TypeVar("T")
-Cell = str | int | float | bool | None
+#: No NUL character: PostgreSQL text cannot hold one, so such a value could never be
+#: stored (or found) on every database; it is refused here for both.
+NO_NUL = r"^[^\x00]*$"
+Text = Annotated[str, Field(pattern=NO_NUL)]
+Cell = Text | int | float | bool | None
+#: Reviews before this day cannot be decided: the features look back from it.
+EARLIEST_AS_OF = date(1900, 1, 1)
 
 
 class Page(BaseModel, Generic[T]):
@@ -73,7 +79,9 @@ class BorrowerRead(BaseModel):
 class ReviewCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     as_of: date | None = Field(
-        None, description="review date (default: today, UTC); never in the future"
+        None,
+        ge=EARLIEST_AS_OF,
+        description="review date (default: today, UTC); from 1900-01-01, never in the future",
     )
 
 
@@ -105,8 +113,8 @@ class LoadRead(BaseModel):
 
 class PolicyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    yaml: str = Field(min_length=1, max_length=200_000, description="the policy file's text")
-    note: str = Field("", max_length=2_000)
+    yaml: Text = Field(min_length=1, max_length=200_000, description="the policy file's text")
+    note: Text = Field("", max_length=2_000)
 
 
 class PolicyRead(BaseModel):
@@ -136,7 +144,7 @@ class ModelRead(BaseModel):
 
 class SignOffCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    note: str = Field("", max_length=2_000)
+    note: Text = Field("", max_length=2_000)
 
 
 class AuditEntryRead(BaseModel):

@@ -223,6 +223,16 @@ def _column_checks(c: Column, today: date) -> list[tuple[pl.Expr, object]]:
                 lambda r: f"{_show(r['value'])} is not one of {allowed}",
             )
         )
+    if c.kind is Kind.TIMESTAMP:
+        # Python (every reader of the database) holds years 1-9999 only, and no credit
+        # history starts before 1900; a row outside would break every read of it.
+        year = val.dt.year()
+        checks.append(
+            (
+                (year < 1900) | (year > 9999),
+                lambda r: f"{_show(r['value'])} is outside the years 1900-9999 (UTC)",
+            )
+        )
     lo = c.min_value
     hi = float(today.year) if c.name == "birth_year" else c.max_value
     if lo is not None:

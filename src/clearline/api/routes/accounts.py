@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from clearline.api.auth import own_borrower, permit
 from clearline.api.problems import COMMON, not_found
 from clearline.api.routes.common import Ident, Limit, Offset, db, page
-from clearline.api.schemas import AccountRead, BorrowerRead, DecisionRead, Page
+from clearline.api.schemas import NO_NUL, AccountRead, BorrowerRead, DecisionRead, Page
 from clearline.store import decisions, lookup
 from clearline.store.keys import Principal
 
@@ -23,7 +23,7 @@ def list_accounts(
     who: AccountsReader,
     limit: Limit = 50,
     offset: Offset = 0,
-    borrower_id: Annotated[str | None, Query(max_length=200)] = None,
+    borrower_id: Annotated[str | None, Query(max_length=200, pattern=NO_NUL)] = None,
 ) -> Page[AccountRead]:
     """Accounts by id; a borrower key lists only its own."""
     if who.role == "borrower":

@@ -8,12 +8,12 @@ from typing import Annotated, Any
 from fastapi import Header, Path, Query, Request
 
 from clearline.api.db import Database, idempotent_write, request_digest
-from clearline.api.schemas import Page
+from clearline.api.schemas import NO_NUL, Page
 from clearline.store.keys import Principal
 
 Limit = Annotated[int, Query(ge=1, le=500, description="page size (at most 500)")]
 Offset = Annotated[int, Query(ge=0, le=1_000_000_000)]
-Ident = Annotated[str, Path(min_length=1, max_length=200)]
+Ident = Annotated[str, Path(min_length=1, max_length=200, pattern=NO_NUL)]
 IdempotencyKey = Annotated[
     str | None,
     Header(

@@ -14,6 +14,7 @@ from clearline.api.auth import permit
 from clearline.api.problems import COMMON, WRITE, ProblemError, not_found
 from clearline.api.routes.common import IdempotencyKey, Ident, actor, now, raw_body, write
 from clearline.api.schemas import PolicyCreate, PolicyPublished, PolicyRead
+from clearline.core.policy import yaml_limits
 from clearline.store import audit
 from clearline.store.keys import Principal
 from clearline.store.policies import PolicyStore, PolicyStoreError
@@ -51,6 +52,10 @@ def publish_policy(
 ) -> JSONResponse:
     """Validate and publish a policy file's text; the same text again is not a new
     publication, the same release with other text is refused (409)."""
+    try:
+        yaml_limits.check(body.yaml)
+    except yaml_limits.YamlTooLarge as exc:
+        raise ProblemError(422, "Invalid policy", f"yaml: {exc}") from None
 
     def work(conn: object) -> tuple[int, object]:
         with tempfile.TemporaryDirectory() as tmp:
@@ -63,7 +68,9 @@ def publish_policy(
             except PolicyStoreError as exc:
                 raise ProblemError(409, "Conflict", str(exc)) from None
             except ValueError as exc:  # the policy does not load: name the line and field
-                raise ProblemError(422, "Invalid policy", str(exc)) from None
+                # the messages name the file: the client's is the body's `yaml`, not ours
+                detail = str(exc).replace(str(path), "yaml")
+                raise ProblemError(422, "Invalid policy", detail) from None
         if created:
             payload = {"version": entry.version, "content_hash": entry.content_hash}
             audit.append(

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from clearline.core.policy import yaml_limits
 from clearline.core.policy.model import Policy
 from clearline.core.policy.parts import UNION_TAGS
 from clearline.core.policy.presets import PresetError, resolve_regulatory
@@ -108,6 +109,10 @@ def load_policy(path: str | Path) -> Policy:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise PolicyError(f"{p}: cannot read policy file: {exc.strerror or exc}") from None
+    try:
+        yaml_limits.check(text)  # before parsing: nesting and alias bombs stop here
+    except yaml_limits.YamlTooLarge as exc:
+        raise PolicyError(f"{p}: {exc}") from None
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
