@@ -570,9 +570,16 @@ def measure(
         done.append(phase(run, name, how, port, c, pid))
         return done[-1]
 
-    def opened(name: str, make: Callable[[], bytes], rate: float, keep: bool = False) -> Result:
-        how = f"open loop at {rate:,.1f}/s (70 % of peak), up to {c} connections"
-        run = lambda r, cs: open_loop(r, cs, make, rate, s, keep)  # noqa: E731
+    def opened(
+        name: str,
+        make: Callable[[], bytes],
+        rate: float,
+        keep: bool = False,
+        what: str = "70 % of peak",
+        secs: float = s,
+    ) -> Result:
+        how = f"open loop at {rate:,.1f}/s ({what}), up to {c} connections"
+        run = lambda r, cs: open_loop(r, cs, make, rate, secs, keep)  # noqa: E731
         done.append(phase(run, name, how, port, c, pid))
         return done[-1]
 
@@ -588,6 +595,8 @@ def measure(
     show(closed("warm-up review", review, short, keep=True), "reviews")
     show(closed("warm-up read", read, min(2.0, s)), "reads")
     print("\n-- WRITE: POST /v1/accounts/{id}/review (decisions/s = reviews/s)")
+    # One request at a time, far below capacity: the latency of a single review.
+    show(opened("review idle", review, 10.0, keep=True, what="idle", secs=short), "reviews")
     peak = closed("review peak", review, s, keep=True)
     show(peak, "reviews")
     at70 = opened("review 70 %", review, max(0.7 * peak.rate, 1.0), keep=True)

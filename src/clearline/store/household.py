@@ -69,12 +69,14 @@ def households_of(conn: sa.Connection, account_ids: Collection[str]) -> dict[str
         return {}
     named = {o.hh for o in owners if o.hh is not None}
     alone = {o.borrower_id for o in owners if o.hh is None}
-    members = conn.execute(
-        sa.select(accounts.c.account_id, borrowers.c.borrower_id, hh.label("hh"))
-        .join(borrowers, accounts.c.borrower_id == borrowers.c.borrower_id)
-        .where(borrowers.c.household_id.in_(named) | borrowers.c.borrower_id.in_(alone))
-        .order_by(accounts.c.account_id)
-    ).all()
+    cols = (accounts.c.account_id, borrowers.c.borrower_id, hh.label("hh"))
+    joined = sa.select(*cols).join(borrowers, accounts.c.borrower_id == borrowers.c.borrower_id)
+    # Two indexed lookups (an OR of the two would scan every account).
+    members = [
+        *conn.execute(joined.where(borrowers.c.household_id.in_(named))),
+        *conn.execute(joined.where(borrowers.c.borrower_id.in_(alone))),
+    ]
+    members.sort(key=lambda m: m.account_id)
     by_household: dict[str, list[str]] = {}
     for m in members:
         # A borrower without a household is a household of its own.
