@@ -278,3 +278,13 @@ def test_an_empty_portfolio_ingests_and_loads_as_empty_tables(url: str) -> None:
     empty = Portfolio(*(getattr(p, name).head(0) for name in TABLES))
     assert db.ingest(empty, url) == dict.fromkeys(TABLES, 0)
     assert_same(db.load_portfolio(url), empty)
+
+
+def test_a_first_load_rebuilds_the_indexes_it_set_aside(url: str) -> None:
+    db.ingest(small_portfolio(), url)
+    engine = db.make_engine(url)
+    with engine.connect() as conn:
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        diff = compare_metadata(ctx, metadata)
+    engine.dispose()
+    assert diff == []
