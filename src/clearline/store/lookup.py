@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import polars as pl
 import sqlalchemy as sa
 
 from clearline.store.service_tables import UtcInstant
@@ -78,23 +77,3 @@ def load_page(conn: sa.Connection, *, limit: int, offset: int) -> list[dict[str,
         }
         for r in rows
     ]
-
-
-def raw_tables(body: dict[str, list[dict[str, Any]]]) -> dict[str, pl.DataFrame]:
-    """JSON rows -> all-text frames, as if read from CSV files, for the same validation."""
-    out = {}
-    for name, rows in body.items():
-        columns = list(dict.fromkeys(c for r in rows for c in r))
-        out[name] = pl.DataFrame(
-            {c: [_text(r.get(c)) for r in rows] for c in columns},
-            schema={c: pl.String for c in columns},
-        )
-    return out
-
-
-def _text(v: Any) -> str | None:
-    if v is None:
-        return None
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    return str(v)

@@ -3,8 +3,9 @@ validates a folder, and written all or nothing."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
+import polars as pl
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
@@ -55,7 +56,7 @@ def create_load(
     """Validate and load a portfolio; events already loaded (same ``event_id``) are
     skipped, snapshot tables are upserted, as for `clearline ingest`."""
     tables = body.model_dump()
-    raw = lookup.raw_tables({k: v for k, v in tables.items() if v or k in _REQUIRED})
+    raw = _raw_tables({k: v for k, v in tables.items() if v or k in _REQUIRED})
     names = {name: f"{name} (request body)" for name in raw}
     try:
         portfolio = validate_portfolio(raw, file_names=names, today=now(request).date())
@@ -83,3 +84,23 @@ def create_load(
 
 
 _REQUIRED = ("borrowers", "accounts", "events")
+
+
+def _raw_tables(body: dict[str, list[dict[str, Any]]]) -> dict[str, pl.DataFrame]:
+    """JSON rows -> all-text frames, as if read from CSV files, for the same validation."""
+    out = {}
+    for name, rows in body.items():
+        columns = list(dict.fromkeys(c for r in rows for c in r))
+        out[name] = pl.DataFrame(
+            {c: [_text(r.get(c)) for r in rows] for c in columns},
+            schema={c: pl.String for c in columns},
+        )
+    return out
+
+
+def _text(v: Any) -> str | None:
+    if v is None:
+        return None
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v)
