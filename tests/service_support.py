@@ -5,6 +5,8 @@ role (borrower keys for two different borrowers)."""
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -27,6 +29,17 @@ from clearline.store.registry import Registry
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "tests" / "fixtures" / "policies" / "baseline.yaml"
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+
+
+@contextmanager
+def writing(url: str) -> Iterator[sa.Connection]:
+    """A write transaction on its own engine, disposed afterwards."""
+    engine = db.make_engine(url)
+    try:
+        with engine.connect().execution_options(clearline_write=True) as conn, conn.begin():
+            yield conn
+    finally:
+        engine.dispose()
 
 
 @dataclass(frozen=True)

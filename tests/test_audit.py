@@ -4,9 +4,7 @@ or reordered entry is found and named; pruning keeps it verifiable; appends seri
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from threading import Barrier
@@ -17,6 +15,7 @@ import sqlalchemy as sa
 from clearline.cli import main
 from clearline.store import audit, db
 from clearline.store.service_tables import audit_head, audit_log
+from tests.service_support import writing
 
 T0 = datetime(2026, 3, 1, 9, 30, 0, 123456, tzinfo=UTC)
 
@@ -24,16 +23,6 @@ T0 = datetime(2026, 3, 1, 9, 30, 0, 123456, tzinfo=UTC)
 @pytest.fixture
 def url(migrated_url: str) -> str:
     return migrated_url
-
-
-@contextmanager
-def writing(url: str) -> Iterator[sa.Connection]:
-    engine = db.make_engine(url)
-    try:
-        with engine.connect().execution_options(clearline_write=True) as conn, conn.begin():
-            yield conn
-    finally:
-        engine.dispose()
 
 
 def append_entries(url: str, n: int, *, at: datetime = T0, actor: str = "tester") -> list[int]:

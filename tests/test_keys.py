@@ -4,8 +4,6 @@ refused, borrower keys belong to a real borrower, and every change is audited.""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
@@ -18,6 +16,7 @@ from clearline.core.portfolio import Portfolio
 from clearline.sim import SimConfig, simulate
 from clearline.store import audit, db, keys
 from clearline.store.service_tables import api_keys, audit_log
+from tests.service_support import writing
 
 T0 = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
 
@@ -37,16 +36,6 @@ def borrower_url(url: str) -> str:
     """A database holding three borrowers (B000001..B000003)."""
     db.ingest(tiny_portfolio(), url, source="test")
     return url
-
-
-@contextmanager
-def writing(url: str) -> Iterator[sa.Connection]:
-    engine = db.make_engine(url)
-    try:
-        with engine.connect().execution_options(clearline_write=True) as conn, conn.begin():
-            yield conn
-    finally:
-        engine.dispose()
 
 
 def new_key(url: str, role: str = "analyst", **kw: object) -> tuple[keys.Principal, str]:

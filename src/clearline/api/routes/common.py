@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Header, Path, Query, Request
+from fastapi.responses import JSONResponse
 
 from clearline.api.db import Database, idempotent_write, request_digest
 from clearline.api.schemas import NO_NUL, Page
@@ -53,13 +54,21 @@ def write(
     idem_key: str | None,
     body: bytes,
     work: Any,
-) -> tuple[int, Any, bool]:
+) -> JSONResponse:
     """Run a write use case once per Idempotency-Key (see :func:`idempotent_write`)."""
-    return idempotent_write(
-        db(request),
-        key_id=who.key_id,
-        idem_key=idem_key,
-        digest=request_digest(request.method, request.url.path, body),
-        now=now(request),
-        work=work,
+    return answer(
+        *idempotent_write(
+            db(request),
+            key_id=who.key_id,
+            idem_key=idem_key,
+            digest=request_digest(request.method, request.url.path, body),
+            now=now(request),
+            work=work,
+        )
     )
+
+
+def answer(status: int, payload: Any, replayed: bool) -> JSONResponse:
+    """A write's response; a replayed one says so."""
+    headers = {"Idempotency-Replayed": "true"} if replayed else None
+    return JSONResponse(payload, status_code=status, headers=headers)

@@ -77,10 +77,7 @@ def create_load(
         )
         return 201, LoadRead(**load).model_dump(mode="json")
 
-    status, payload, replayed = write(request, who, idem_key, body_bytes, work)
-    return JSONResponse(
-        payload, status_code=status, headers={"Idempotency-Replayed": "true"} if replayed else None
-    )
+    return write(request, who, idem_key, body_bytes, work)
 
 
 _REQUIRED = ("borrowers", "accounts", "events")

@@ -107,7 +107,4 @@ def sign_off(
         )
         return 200, _read(entry).model_dump(mode="json")
 
-    status, payload, replayed = write(request, who, idem_key, body_bytes, work)
-    return JSONResponse(
-        payload, status_code=status, headers={"Idempotency-Replayed": "true"} if replayed else None
-    )
+    return write(request, who, idem_key, body_bytes, work)

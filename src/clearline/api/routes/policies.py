@@ -81,7 +81,4 @@ def publish_policy(
         out = PolicyPublished(policy=PolicyRead(**asdict(entry)), created=created)
         return (201 if created else 200), out.model_dump(mode="json")
 
-    status, payload, replayed = write(request, who, idem_key, body_bytes, work)
-    return JSONResponse(
-        payload, status_code=status, headers={"Idempotency-Replayed": "true"} if replayed else None
-    )
+    return write(request, who, idem_key, body_bytes, work)

@@ -14,7 +14,7 @@ from clearline.api.auth import permit
 from clearline.api.batcher import Job
 from clearline.api.db import request_digest
 from clearline.api.problems import COMMON, UNAVAILABLE, WRITE, ProblemError
-from clearline.api.routes.common import IdempotencyKey, Ident, actor, now, raw_body
+from clearline.api.routes.common import IdempotencyKey, Ident, actor, answer, now, raw_body
 from clearline.api.schemas import ReviewCreate, ReviewRead
 from clearline.services.line_review import ReviewRequest
 from clearline.store.keys import Principal
@@ -49,6 +49,4 @@ async def review(
         idem_key=idem_key,
         digest=request_digest(request.method, request.url.path, body_bytes),
     )
-    status, payload, replayed = await asyncio.wrap_future(request.app.state.batcher.submit(job))
-    headers = {"Idempotency-Replayed": "true"} if replayed else None
-    return JSONResponse(payload, status_code=status, headers=headers)
+    return answer(*await asyncio.wrap_future(request.app.state.batcher.submit(job)))
