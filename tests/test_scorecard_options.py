@@ -48,7 +48,8 @@ def data() -> tuple[pd.DataFrame, np.ndarray]:
 def test_a_dict_of_trends_forces_the_named_feature_and_leaves_the_rest_on_auto(data) -> None:
     X, y = data
     # util raises risk; forcing it descending must pool it into a flat or falling trend.
-    sc = Scorecard(monotonic={"util": "descending", "age": "valley"}).fit(X, y)
+    # One fit (bagging=1): these are the bins the binning itself cut.
+    sc = Scorecard(monotonic={"util": "descending", "age": "valley"}, bagging=1).fit(X, y)
     util = sc.binnings_["util"]
     k = util.n_regular
     assert util.trend in ("descending", "none")
@@ -57,6 +58,20 @@ def test_a_dict_of_trends_forces_the_named_feature_and_leaves_the_rest_on_auto(d
     assert age.trend == "valley"
     assert turning_points(age.events[: age.n_regular] / age.counts[: age.n_regular]) == 1
     assert sc.binnings_["bureau"].trend in ("ascending", "descending")  # auto
+
+
+def test_a_bagged_scorecard_keeps_each_trend_in_its_points_and_the_minimum_bin_share(data) -> None:
+    X, y = data
+    sc = Scorecard(monotonic={"age": "valley", "util": "ascending"}).fit(X, y)
+    assert sc.n_members_ == 25  # 3,000 rows: "auto" bags
+    age = sc.points_["age"][: sc.binnings_["age"].n_regular]
+    # A valley of the event rate is a peak of the points, inside the range.
+    assert turning_points(age) == 1 and 0 < np.argmax(age) < len(age) - 1
+    util = sc.points_["util"][: sc.binnings_["util"].n_regular]
+    assert np.all(np.diff(util) <= 1e-9)  # risk rises with util: points fall
+    for f in sc.features_:
+        b = sc.binnings_[f]
+        assert b.counts[: b.n_regular].min() >= 0.03 * len(y)
 
 
 def test_special_codes_per_feature_put_the_coded_rows_in_their_own_bin(data) -> None:

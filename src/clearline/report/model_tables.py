@@ -109,6 +109,7 @@ def fact_sheet(prep: Prepared) -> str:
         ),
         ("Data fingerprint", meta.get("training_fingerprint", "not recorded")),
         ("Features used", f"{len(features)}: {feat_txt}" if features else "none"),
+        ("How the points were fitted", _fitted_how(sc)),
         ("Intended use", inp.intended_use),
         ("Limits", Raw(f"<ul>{limits}</ul>")),
         ("Calibration method", calib_txt),
@@ -122,6 +123,17 @@ def fact_sheet(prep: Prepared) -> str:
     return (
         sheet + "<p>Metrics by sample (AUC, KS and Gini measure ranking: higher is better; "
         "Brier and ECE measure probability error: lower is better):</p>" + metrics_table(prep)
+    )
+
+
+def _fitted_how(sc: Any) -> str:
+    members = getattr(sc, "n_members_", 1)
+    if members <= 1:
+        return "one logistic regression on the weight of evidence of the bins"
+    return (
+        f"the mean of {members} logistic-regression scorecards fitted on bootstrap samples "
+        "of the training rows, on bins refined to all their cuts and pooled back to the "
+        "minimum bin share (points follow each feature's trend)"
     )
 
 

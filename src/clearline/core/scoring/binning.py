@@ -152,14 +152,7 @@ def fit_numeric(
     if specials.size:
         regular &= ~np.isin(x, specials)
     xr = x[regular]
-    finite = xr[np.isfinite(xr)]
-    if finite.size:
-        # inverted_cdf: every edge is an observed value, so no pre-bin is empty.
-        qs = np.quantile(finite, np.linspace(0.0, 1.0, n_prebins + 1)[1:-1], method="inverted_cdf")
-        # An edge at the minimum would leave an empty first bin.
-        pre_edges = np.unique(qs[qs > finite.min()])
-    else:
-        pre_edges = np.empty(0)
+    pre_edges = prebin_edges(xr, n_prebins)
     pre_idx = np.searchsorted(pre_edges, xr, side="right")
     m = len(pre_edges) + 1
     n = np.bincount(pre_idx, minlength=m)
@@ -191,6 +184,17 @@ def fit_numeric(
         idx[missing] = binning.n_regular
     idx[regular] = np.searchsorted(starts, pre_idx, side="right") - 1
     return binning, idx
+
+
+def prebin_edges(x: np.ndarray, n_prebins: int) -> np.ndarray:
+    """Inner edges of up to ``n_prebins`` quantile pre-bins of the regular values ``x``."""
+    finite = x[np.isfinite(x)]
+    if not finite.size:
+        return np.empty(0)
+    # inverted_cdf: every edge is an observed value, so no pre-bin is empty.
+    qs = np.quantile(finite, np.linspace(0.0, 1.0, n_prebins + 1)[1:-1], method="inverted_cdf")
+    # An edge at the minimum would leave an empty first bin.
+    return np.unique(qs[qs > finite.min()])
 
 
 def fit_categorical(

@@ -79,6 +79,12 @@ def check_params(sc: Any, names: list[str] | None = None) -> None:
         raise ValueError(f"C must be positive, got {sc.C!r}")
     if not (sc.pdo > 0 and sc.base_odds > 0):
         raise ValueError("pdo and base_odds must be positive")
+    if sc.bagging != "auto" and (
+        isinstance(sc.bagging, bool)
+        or not isinstance(sc.bagging, int | np.integer)
+        or sc.bagging < 1
+    ):
+        raise ValueError(f"bagging must be an integer >= 1 or 'auto', got {sc.bagging!r}")
     if sc.max_features is not None and sc.max_features < 1:
         raise ValueError(f"max_features must be >= 1 or None, got {sc.max_features!r}")
     if names is not None:

@@ -19,7 +19,9 @@ def points_table(
     """One row per (model feature, bin), bins in layout order (regular, missing, unseen).
 
     Columns: feature, bin (index), label, lower/upper (numeric; bin is [lower, upper)),
-    categories (categorical), count, event_rate, woe, iv, coef, points.
+    categories (categorical), count, event_rate, woe, iv, coef, points. For a bagged
+    scorecard ``coef`` is the members' mean coefficient and ``points`` their mean points,
+    so points are no longer ``coef * woe`` of the published bins.
     """
     rows = []
     for f, c in zip(features, coef, strict=True):

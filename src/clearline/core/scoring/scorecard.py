@@ -5,6 +5,9 @@
 that a row's score is the sum of the points of its bins; the intercept is spread evenly
 over the features. The predicted event probability (PD) is a function of the score
 alone, so more points always means a lower PD.
+
+On small samples the points are the mean of bootstrap fits (``bagging``, see
+``bagging.py``): still one points table, on bins refined to every member's cuts.
 """
 
 from __future__ import annotations
@@ -17,12 +20,12 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
 from clearline.core.scoring import serialise
-from clearline.core.scoring.binning import FeatureBinning, fit_categorical, fit_numeric
-from clearline.core.scoring.crossfit import fold_ids, oof_woe
+from clearline.core.scoring.bagging import bootstraps, combine, n_members
+from clearline.core.scoring.binning import FeatureBinning
+from clearline.core.scoring.fitting import Column, columns_of, fit_rows, points_of
 from clearline.core.scoring.frame import Table
-from clearline.core.scoring.params import check_params, encode_y, specials_of, trend_of
+from clearline.core.scoring.params import check_params, encode_y
 from clearline.core.scoring.points import points_table, rank_lost
-from clearline.core.scoring.selection import fit_model, select_features
 
 
 class Scorecard(ClassifierMixin, BaseEstimator):
@@ -55,8 +58,14 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         ``base_odds``, and the odds double every ``pdo`` points.
     categorical : list of str, optional
         Columns to treat as categorical even if numeric (bool/string ones always are).
+    bagging : int or "auto"
+        Number of bootstrap fits whose mean gives the points (see ``bagging.py``); the
+        result is still one points table, on bins refined to every member's cuts. 1 is
+        a single fit; "auto" bags 25 fits on samples of up to 10,000 rows, where one
+        fit's bins are noisy, and fits once above that.
     random_state : int, optional
-        Passed to the regression (the fit is otherwise deterministic).
+        Passed to the regression and seeds the bootstrap samples (the fit is otherwise
+        deterministic).
     """
 
     def __init__(
@@ -75,6 +84,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         pdo: float = 20.0,
         max_features: int | None = None,
         categorical: list[str] | None = None,
+        bagging: int | str = "auto",
         random_state: int | None = None,
     ) -> None:
         self.max_bins = max_bins
@@ -91,6 +101,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         self.pdo = pdo
         self.max_features = max_features
         self.categorical = categorical
+        self.bagging = bagging
         self.random_state = random_state
 
     def __sklearn_tags__(self) -> Any:
@@ -119,78 +130,55 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         unknown = sorted(forced - set(table.names))
         if unknown:
             raise ValueError(f"categorical names columns not in X: {unknown}")
-        binnings: list[FeatureBinning] = []
-        woe = np.empty((table.n_rows, len(table.names)))
-        # Stepwise and L1 choose on out-of-fold WoE (see crossfit.py); "iv" needs none.
-        oof = np.empty_like(woe) if self.selection != "iv" else None
-        folds = fold_ids(yb, 0 if self.random_state is None else int(self.random_state))
-        for j, name in enumerate(table.names):
-            if name in forced or not table.is_numeric(name):
-                codes, labels = table.categories(name)
-                b, idx = fit_categorical(
-                    name, codes, labels, yb, max_bins=self.max_bins, min_share=self.min_bin_share
-                )
-            else:
-                b, idx = fit_numeric(
-                    name,
-                    table.numeric(name),
-                    yb,
-                    n_prebins=self.n_prebins,
-                    max_bins=self.max_bins,
-                    min_share=self.min_bin_share,
-                    monotonic=trend_of(self.monotonic, name),
-                    special_codes=specials_of(self.special_codes, name),
-                )
-            binnings.append(b)
-            woe[:, j] = b.woe[idx]
-            if oof is not None:
-                oof[:, j] = oof_woe(idx, yb, len(b.counts), folds)
-        names = [b.name for b in binnings]
-        ivs = np.array([b.iv for b in binnings])
-        kept, reasons = select_features(
-            names,
-            ivs,
-            woe,
-            iv_min=self.iv_min,
-            max_corr=self.max_corr,
-            max_features=self.max_features,
-        )
-        cols, coef, intercept, c_used = fit_model(
-            woe,
-            yb,
-            kept,
-            names,
-            reasons,
-            selection=self.selection,
-            selection_woe=oof,
-            C=self.C,
-            random_state=self.random_state,
-        )
+        columns = columns_of(table, forced)
+        fit = fit_rows(self, columns, yb)
+        names = [c.name for c in columns]
         self.n_features_in_ = len(names)
         if table.has_names:
             self.feature_names_in_ = np.asarray(names, dtype=object)
         self.column_names_ = names
-        self.binnings_ = {b.name: b for b in binnings}
-        self.iv_ = dict(zip(names, ivs.tolist(), strict=True))
-        self.selection_ = reasons
-        self.features_ = [names[j] for j in cols]
-        self.coef_ = coef
-        self.intercept_ = intercept
-        self.C_ = c_used
-        self._set_points()
-        return self
-
-    def _set_points(self) -> None:
-        """Points per bin from the coefficients (see the module docstring)."""
+        self.binnings_ = {b.name: b for b in fit.binnings}
+        self.iv_ = {b.name: b.iv for b in fit.binnings}
+        self.selection_ = fit.reasons
+        self.C_ = fit.C
         self.factor_ = float(self.pdo / np.log(2.0))
         self.offset_ = float(self.base_score - self.factor_ * np.log(self.base_odds))
-        # ln(odds of good) = -(intercept + sum coef * woe)
-        self.intercept_points_ = self.offset_ - self.factor_ * self.intercept_
-        share = self.intercept_points_ / max(len(self.features_), 1)
-        self.points_ = {
-            f: share - self.factor_ * c * self.binnings_[f].woe
-            for f, c in zip(self.features_, self.coef_, strict=True)
-        }
+        members = n_members(self.bagging, table.n_rows)
+        if members > 1:
+            chosen = set(fit.features)
+            self._bag([c for c in columns if c.name in chosen], yb, members)
+        else:
+            self.features_ = fit.features
+            self.coef_ = fit.coef
+            self.intercept_ = fit.intercept
+            self.points_, self.intercept_points_ = points_of(fit, self.factor_, self.offset_)
+        self.n_members_ = members
+        return self
+
+    def _bag(self, columns: list[Column], y: np.ndarray, members: int) -> None:
+        """Replace the single fit's points by the mean of ``members`` bootstrap fits.
+
+        The members refit bins and regression on the features the fit on all rows chose
+        (``columns``): choosing features again on a bootstrap sample, whose repeated rows
+        make noise look informative, would let noise into the model.
+        """
+        seed = 0 if self.random_state is None else int(self.random_state)
+        fits = [fit_rows(self, columns, y, rows) for rows in bootstraps(len(y), members, seed)]
+        order = sorted(self.iv_, key=lambda f: -self.iv_[f])  # strongest first, stable
+        min_count = self.min_bin_share * len(y)
+        bag = combine(fits, columns, y, order, self.factor_, self.offset_, min_count)
+        for f in self.selection_:
+            if f in bag.used_by:
+                self.selection_[f] = "kept"
+            elif self.selection_[f] == "kept":
+                self.selection_[f] = f"used by none of the {members} bagged fits"
+        self.used_by_ = bag.used_by
+        self.binnings_.update(bag.binnings)
+        self.features_ = bag.features
+        self.coef_ = bag.coef
+        self.intercept_ = bag.intercept
+        self.intercept_points_ = self.offset_ - self.factor_ * bag.intercept
+        self.points_ = bag.points
 
     # --------------------------------------------------------------- predicting
     def _table(self, X: Any) -> Table:

@@ -51,6 +51,8 @@ def to_dict(sc: Scorecard) -> dict[str, Any]:
         "offset": sc.offset_,
         "intercept_points": sc.intercept_points_,
         "points": {f: p.tolist() for f, p in sc.points_.items()},
+        "members": sc.n_members_,
+        "used_by": dict(getattr(sc, "used_by_", {})),
     }
 
 
@@ -81,6 +83,9 @@ def restore(sc: Scorecard, d: dict[str, Any]) -> None:
         sc.offset_ = float(d["offset"])
         sc.intercept_points_ = float(d["intercept_points"])
         sc.points_ = {f: np.asarray(p, dtype=np.float64) for f, p in d["points"].items()}
+        sc.n_members_ = int(d.get("members", 1))  # models saved before bagging: one fit
+        if d.get("used_by"):
+            sc.used_by_ = {f: int(k) for f, k in d["used_by"].items()}
     except KeyError as exc:
         raise ValueError(f"serialised Scorecard is missing the key {exc.args[0]!r}") from exc
     missing = [f for f in sc.features_ if f not in sc.binnings_ or f not in sc.points_]

@@ -1,0 +1,129 @@
+"""One scorecard fit on a set of rows: bins, WoE, selection, regression.
+
+The columns are pulled out of the input once (:func:`columns_of`); :func:`fit_rows`
+then fits on all rows or on a row sample (a bagging member, see ``bagging.py``) without
+touching the frame again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from clearline.core.scoring.binning import FeatureBinning, fit_categorical, fit_numeric
+from clearline.core.scoring.crossfit import fold_ids, oof_woe
+from clearline.core.scoring.frame import Table
+from clearline.core.scoring.params import specials_of, trend_of
+from clearline.core.scoring.selection import fit_model, select_features
+
+
+@dataclass(frozen=True)
+class Column:
+    """One input column: floats (NaN = missing) or category codes and their labels."""
+
+    name: str
+    values: np.ndarray  # numeric: float64 values; categorical: int64 codes (-1 = missing)
+    labels: np.ndarray | None  # categorical only
+
+    @property
+    def numeric(self) -> bool:
+        return self.labels is None
+
+
+@dataclass(frozen=True)
+class Fit:
+    """What one fit chose: every column's bins, the model columns and the regression."""
+
+    binnings: list[FeatureBinning]
+    reasons: dict[str, str]  # per column: "kept" or why it was dropped
+    cols: list[int]  # model columns (indices into ``binnings``)
+    coef: np.ndarray
+    intercept: float
+    C: float
+
+    @property
+    def features(self) -> list[str]:
+        return [self.binnings[j].name for j in self.cols]
+
+
+def columns_of(table: Table, forced: set[str]) -> list[Column]:
+    """Every column of ``table``; ``forced`` names are categorical even if numeric."""
+    out = []
+    for name in table.names:
+        if name in forced or not table.is_numeric(name):
+            codes, labels = table.categories(name)
+            out.append(Column(name, codes, labels))
+        else:
+            out.append(Column(name, table.numeric(name), None))
+    return out
+
+
+def fit_rows(
+    sc: Any,
+    columns: list[Column],
+    y: np.ndarray,
+    rows: np.ndarray | None = None,
+) -> Fit:
+    """Fit scorecard ``sc``'s settings on ``rows`` (all rows when None) of ``columns``."""
+    if rows is not None:
+        y = y[rows]
+    woe = np.empty((len(y), len(columns)))
+    # Stepwise and L1 choose on out-of-fold WoE (see crossfit.py); "iv" needs none.
+    oof = np.empty_like(woe) if sc.selection != "iv" else None
+    folds = fold_ids(y, 0 if sc.random_state is None else int(sc.random_state))
+    binnings: list[FeatureBinning] = []
+    for j, col in enumerate(columns):
+        values = col.values if rows is None else col.values[rows]
+        if col.labels is not None:
+            b, idx = fit_categorical(
+                col.name, values, col.labels, y, max_bins=sc.max_bins, min_share=sc.min_bin_share
+            )
+        else:
+            b, idx = fit_numeric(
+                col.name,
+                values,
+                y,
+                n_prebins=sc.n_prebins,
+                max_bins=sc.max_bins,
+                min_share=sc.min_bin_share,
+                monotonic=trend_of(sc.monotonic, col.name),
+                special_codes=specials_of(sc.special_codes, col.name),
+            )
+        binnings.append(b)
+        woe[:, j] = b.woe[idx]
+        if oof is not None:
+            oof[:, j] = oof_woe(idx, y, len(b.counts), folds)
+    names = [b.name for b in binnings]
+    ivs = np.array([b.iv for b in binnings])
+    kept, reasons = select_features(
+        names, ivs, woe, iv_min=sc.iv_min, max_corr=sc.max_corr, max_features=sc.max_features
+    )
+    cols, coef, intercept, c_used = fit_model(
+        woe,
+        y,
+        kept,
+        names,
+        reasons,
+        selection=sc.selection,
+        selection_woe=oof,
+        C=sc.C,
+        random_state=sc.random_state,
+    )
+    return Fit(binnings, reasons, cols, coef, intercept, c_used)
+
+
+def points_of(fit: Fit, factor: float, offset: float) -> tuple[dict[str, np.ndarray], float]:
+    """Points per bin of each model feature and the intercept's points.
+
+    ``ln(odds of good) = -(intercept + sum coef * woe)``; the intercept's points are
+    spread evenly over the model features, so a score is the sum of its bins' points.
+    """
+    intercept_points = offset - factor * fit.intercept
+    share = intercept_points / max(len(fit.cols), 1)
+    points = {
+        fit.binnings[j].name: share - factor * c * fit.binnings[j].woe
+        for j, c in zip(fit.cols, fit.coef, strict=True)
+    }
+    return points, intercept_points
