@@ -4,8 +4,8 @@ points table.
 On a small sample the bin edges and the regression move a lot with the rows drawn, and
 one fit's steps are partly noise. Averaging the scores of members fitted on bootstrap
 samples smooths them out (measured with 25 members: German credit 3 x 5-fold CV AUC
-0.7897 -> 0.7914, ``benchmarks/bench_peers_quality.py``; ``bench_fit_speed.make_data``
-samples of 1,000-10,000 rows scored on 20,000 others: +0.003 to +0.015).
+0.7897 -> 0.7914, ``benchmarks/bench_peers_quality.py``; synthetic samples of 1,000 to
+10,000 rows scored on 20,000 others: +0.003 to +0.011, ``benchmarks/bench_bagging.py``).
 
 The mean stays a scorecard, because every member's score is a sum of per-feature step
 functions and a mean of step functions is a step function on the union of their steps:
