@@ -7,7 +7,7 @@ import pandas as pd
 import polars as pl
 import pytest
 
-from clearline.core.scoring.apply import score_accounts
+from clearline.core.scoring.apply import reason_names, score_accounts
 from clearline.core.scoring.calibrated import calibrate
 from clearline.core.scoring.gbm import GBMChallenger
 from clearline.core.scoring.scorecard import Scorecard
@@ -69,3 +69,12 @@ def test_a_refitted_scorecard_is_scored_with_its_new_bins_not_a_cached_plan(data
     again = score_accounts(frame, model)["score"].to_numpy()
     assert not np.allclose(first, again)
     np.testing.assert_array_equal(again, model.score_points(X))
+
+
+def test_reason_names_keep_each_rows_order_and_leave_out_every_minus_one() -> None:
+    names = ["dpd", "util", "inquiries"]
+    ranked = np.array([[1, 0, -1, -1], [-1, -1, -1, -1], [2, -1, 0, 1], [0, 1, 2, -1]], np.int16)
+    got = reason_names(ranked, names)
+    assert got.dtype == pl.List(pl.String)
+    assert got.to_list() == [["util", "dpd"], [], ["inquiries", "dpd", "util"], names]
+    assert reason_names(np.empty((0, 4), np.int16), names).to_list() == []

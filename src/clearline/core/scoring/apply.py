@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from clearline.core.scoring.calibrated import CalibratedModel
 from clearline.core.scoring.kernel import ScoringPlan, compile_plan
@@ -58,30 +59,31 @@ def score_accounts(features: pl.DataFrame, model: Any, *, top: int = 4) -> pl.Da
     without any string work.
     """
     score, pd_, idx = score_with_reasons(model, features, top)
-    names = pl.Series("name", list(model.features_), dtype=pl.String)
     # Pad to ``top`` columns (a model with fewer features ranks fewer) so the index column
     # is a fixed-width Array.
-    ranked = pl.DataFrame(
-        {
-            f"r{i}": idx[:, i].astype(np.int64) if i < idx.shape[1] else np.full(len(score), -1)
-            for i in range(top)
-        }
-    )
-    reasons = ranked.select(
-        pl.concat_list(
-            pl.when(pl.col(c) >= 0).then(pl.lit(names).gather(pl.col(c).clip(0)))
-            for c in ranked.columns
-        )
-        .list.drop_nulls()
-        .alias("score_reasons")
-    )
+    ranked = np.full((len(score), top), -1, dtype=np.int16)
+    ranked[:, : idx.shape[1]] = idx[:, :top]
     return pl.DataFrame(
         {
             "account_id": features.get_column("account_id"),
             "score": pl.Series(score, dtype=pl.Float64),
             "pd": pl.Series(pd_, dtype=pl.Float64),
+            "score_reasons": reason_names(ranked, list(model.features_)),
+            "score_reason_idx": pl.Series(ranked),
         }
-    ).with_columns(
-        reasons.get_column("score_reasons"),
-        pl.Series("score_reason_idx", ranked.to_numpy().astype(np.int16).reshape(-1, top)),
     )
+
+
+def reason_names(ranked: np.ndarray, names: list[str]) -> pl.Series:
+    """``List(String)`` of the names ``ranked`` (n, top) points at, -1 entries left out.
+
+    Built as one Arrow list array (offsets + one ``take`` of the names): a polars
+    expression gathering names per row cost 1.5 s for a million rows, this about 30 ms.
+    """
+    valid = ranked >= 0
+    offsets = np.zeros(len(ranked) + 1, dtype=np.int32)
+    np.cumsum(valid.sum(axis=1), out=offsets[1:])
+    values = pa.array(names, type=pa.large_string()).take(pa.array(ranked[valid], pa.int32()))
+    lists = pa.LargeListArray.from_arrays(pa.array(offsets.astype(np.int64)), values)
+    out = pl.Series("score_reasons", lists)
+    return out.cast(pl.List(pl.String))
