@@ -4,10 +4,15 @@ alone, duplicates and shared households are handled, nothing is lost."""
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
+from clearline.api import batcher as batcher_module
 from clearline.api.batcher import Job
+from clearline.api.db import Database
+from clearline.services import line_review
 from clearline.services.line_review import ReviewRequest
 from clearline.store import db
 from clearline.store.household import household_ids
@@ -94,3 +99,51 @@ def test_concurrent_reviews_over_http_are_all_answered_and_recorded_once(
     assert _count(service, "decisions") == sum(1 + len(r.json()["household"]) for r in unique)
     verdict = service.client.get("/v1/audit/verify", headers=service.headers("admin")).json()
     assert verdict["ok"]
+
+
+def test_a_pass_that_finds_the_writer_busy_decides_before_locking_and_answers_the_same(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = service.client.app
+    batcher = app.state.batcher
+    accounts = _accounts(service, 8)
+    with app.state.db.read() as conn:
+        accounts = [a for a in accounts if household_ids(conn, a) == [a]][:4]  # one-line homes
+    requests = [ReviewRequest(a, service.as_of, "key:t", f"r{i}") for i, a in enumerate(accounts)]
+    deployment = app.state.deployer.current()
+    with app.state.db.write() as conn:
+        alone = line_review.review_many(conn, deployment, requests, now=app.state.clock())
+        conn.rollback()
+    calls: list[int] = []
+    real = line_review._decide_inputs
+    monkeypatch.setattr(
+        line_review,
+        "_decide_inputs",
+        lambda d, inputs, as_of: calls.append(inputs.height) or real(d, inputs, as_of),
+    )
+    monkeypatch.setattr(app.state.db, "writer_busy", lambda: True)
+    drafts: list[int] = []
+    real_draft = batcher_module.draft_many
+    monkeypatch.setattr(
+        batcher_module,
+        "draft_many",
+        lambda conn, dep, reqs, **kw: drafts.append(len(reqs)) or real_draft(conn, dep, reqs, **kw),
+    )
+    jobs = [Job(r, "t", None, f"d{i}") for i, r in enumerate(requests)]
+    assert batcher._pass(jobs) == []
+    assert drafts == [len(accounts)]
+    assert calls == [len(accounts)]  # decided once, in the draft; the write kept it
+    for job, expected in zip(jobs, alone, strict=True):
+        got = job.future.result(timeout=0)[1]["decision"]
+        for k in ("account_id", "action", "old_limit", "new_limit", "score"):
+            assert got[k] == expected[0][k], k
+        assert ";".join(got["reasons"]) == expected[0]["reasons"]  # stored joined by ";"
+
+
+def test_the_sqlite_writer_is_busy_only_while_someone_holds_it(tmp_path: Path) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'w.db'}")
+    assert not database.writer_busy()
+    with database.write():
+        assert database.writer_busy()
+    assert not database.writer_busy()
+    database.dispose()

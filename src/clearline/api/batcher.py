@@ -2,8 +2,12 @@
 
 Each worker runs one batcher thread. A review request is queued with a future; the
 thread takes everything queued (up to ``max_batch``), reviews it with
-:func:`~clearline.services.line_review.review_many` in one transaction, stores each
-idempotent response in the same transaction, commits, then answers every request.
+:func:`~clearline.services.line_review.review_many` in one write transaction, stores
+each idempotent response in the same transaction, commits, then answers every request.
+When SQLite's one writer is busy (the other worker is writing), the batch is first
+decided from an unlocked read (:func:`~clearline.services.line_review.draft_many`) and
+the write transaction keeps each decision whose inputs it finds unchanged, so the two
+workers decide in parallel and only write in turn.
 
 An idle service decides a request as soon as it arrives (a batch of one). Under load,
 requests that arrive while a batch is being decided share the next one, so the fixed
@@ -32,6 +36,7 @@ from clearline.services.line_review import (
     NotReviewable,
     ReviewRequest,
     UnknownAccount,
+    draft_many,
     review_many,
 )
 from clearline.store import decisions
@@ -108,6 +113,13 @@ class ReviewBatcher:
         now = self._clock()
         answers: list[tuple[Job, Answer | Exception]] = []
         deferred: list[Job] = []
+        draft = None
+        if self._db.writer_busy():
+            # SQLite's one writer is taken: decide now, unlocked, rather than wait and then
+            # decide holding it; the write transaction keeps what is still valid.
+            with self._db.read() as conn:
+                requests = [j.request for j in jobs]
+                draft = draft_many(conn, deployment, requests, snapshot=self._snapshot)
         with self._db.write() as conn:
             fresh, keys = [], set()
             for job in jobs:
@@ -132,6 +144,7 @@ class ReviewBatcher:
                 [j.request for j in fresh],
                 now=now,
                 snapshot=self._snapshot,
+                draft=draft,
             )
             for job, out in zip(fresh, outcomes, strict=True):
                 if isinstance(out, Deferred):

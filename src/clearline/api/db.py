@@ -35,16 +35,36 @@ class Database:
                 with conn.begin():
                     yield conn
 
+    def writer_busy(self) -> bool:
+        """Whether a write would now wait for SQLite's one writer (another process or
+        thread holds it). Always False on other databases, which lock rows, not files."""
+        lock = self._writer_lock_path()
+        if lock is None:
+            return False
+        with open(lock, "a+b") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            return False
+
+    def _writer_lock_path(self) -> str | None:
+        path = self.engine.url.database
+        if self.engine.dialect.name != "sqlite" or not path or path == ":memory:":
+            return None
+        return f"{path}.writer-lock"
+
     @contextmanager
     def _queue_for_sqlite_writes(self) -> Iterator[None]:
         """SQLite has one writer at a time, and a writer that finds the database locked
         polls with sleeps of up to 100 ms: under load, workers starve each other. A
         blocking file lock makes them queue and wakes the next one at once."""
-        path = self.engine.url.database
-        if self.engine.dialect.name != "sqlite" or not path or path == ":memory:":
+        lock = self._writer_lock_path()
+        if lock is None:
             yield
             return
-        with open(f"{path}.writer-lock", "a+b") as handle:
+        with open(lock, "a+b") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield

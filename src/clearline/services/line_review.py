@@ -4,7 +4,9 @@ A line is reviewed together with its household: the regulatory cap is a househol
 so deciding one line alone could break it. The household's rows are locked first (no
 concurrent review can read a limit this one is about to change), then the household
 slice is read, featured, scored and decided by the same vectorised code as a portfolio
-review; each decision is stored, applied to its line and audited before commit.
+review; each decision is stored, applied to its line and audited before commit. A
+:class:`Draft` made before the transaction lets it skip deciding again where its inputs
+are unchanged.
 """
 
 from __future__ import annotations
@@ -26,14 +28,22 @@ from clearline.core.policy import Policy
 from clearline.core.scoring.apply import score_accounts
 from clearline.store import audit
 from clearline.store import decisions as records
-from clearline.store.household import UnknownAccount, household_slice, households_of, lock_lines
+from clearline.store.household import (
+    UnknownAccount,
+    household_slice,
+    households_of,
+    lock_lines,
+    read_lines,
+)
 
 __all__ = [
     "Deferred",
     "Deployment",
+    "Draft",
     "NotReviewable",
     "ReviewRequest",
     "UnknownAccount",
+    "draft_many",
     "review_account",
     "review_many",
 ]
@@ -96,6 +106,39 @@ def review_account(
     return result
 
 
+@dataclass(frozen=True)
+class Draft:
+    """Decisions made before the write transaction, with the inputs they came from.
+
+    Deciding is the costly part of a review; made in the write transaction it holds the
+    locks (on SQLite the one writer) for its whole length. A draft decides first, from an
+    unlocked read; the write transaction then rebuilds the inputs under its locks and
+    reuses the draft's decisions only where those inputs are exactly equal (a decision is
+    a function of its input rows, the deployment and the day), deciding the rest again.
+    """
+
+    deployment: Deployment
+    days: dict[date, tuple[pl.DataFrame, dict[str, tuple[dict[str, Any], dict[str, Any]]]]]
+
+
+def draft_many(
+    conn: sa.Connection,
+    deployment: Deployment,
+    requests: Sequence[ReviewRequest],
+    *,
+    snapshot: FeatureSource | None = None,
+) -> Draft:
+    """Decide ``requests`` as :func:`review_many` would, without locking or writing."""
+    _, households = _grouped(requests, households_of(conn, {r.account_id for r in requests}))
+    lines = read_lines(conn, sorted({a for ids in households.values() for a in ids}), lock=False)
+    days = {}
+    for as_of, members in _by_day(requests, households).items():
+        ids = [a for i in members for a in households[i]]
+        inputs = _inputs(conn, ids, lines, as_of, snapshot)
+        days[as_of] = (inputs, _decide_inputs(deployment, inputs, as_of))
+    return Draft(deployment, days)
+
+
 def review_many(
     conn: sa.Connection,
     deployment: Deployment,
@@ -103,6 +146,7 @@ def review_many(
     *,
     now: datetime,
     snapshot: FeatureSource | None = None,
+    draft: Draft | None = None,
 ) -> list[list[dict[str, Any]] | Exception]:
     """Review several accounts' households in one pass: one lock statement, one feature
     read and one ``decide`` per as-of day, one write of all decisions and audit entries.
@@ -110,29 +154,19 @@ def review_many(
     Households are independent in every policy layer, so each gets the decisions it
     would get alone. Per request: its stored rows, or the exception that refused it
     (:class:`UnknownAccount`, :class:`NotReviewable`, :class:`Deferred` when its
-    household was already taken by an earlier request of the batch).
+    household was already taken by an earlier request of the batch). ``draft`` (from
+    :func:`draft_many`) supplies decisions whose inputs are still the same.
     """
-    results: list[list[dict[str, Any]] | Exception | None] = [None] * len(requests)
-    households: dict[int, list[str]] = {}
-    taken: set[str] = set()
     known = households_of(conn, {r.account_id for r in requests})
-    for i, r in enumerate(requests):
-        ids = known.get(r.account_id)
-        if ids is None:
-            results[i] = UnknownAccount(r.account_id)
-            continue
-        if taken.intersection(ids):
-            results[i] = Deferred(r.account_id)
-            continue
-        taken.update(ids)
-        households[i] = ids
+    results, households = _grouped(requests, known)
     # Locked in id order in one statement: concurrent batches cannot deadlock.
-    lines = lock_lines(conn, sorted(taken))
-    by_day: dict[date, list[int]] = {}
-    for i in households:
-        by_day.setdefault(requests[i].as_of, []).append(i)
-    for as_of, members in by_day.items():
-        decided = _decide_day(conn, deployment, households, members, lines, as_of, snapshot)
+    lines = lock_lines(conn, sorted({a for ids in households.values() for a in ids}))
+    for as_of, members in _by_day(requests, households).items():
+        ids = [a for i in members for a in households[i]]
+        inputs = _inputs(conn, ids, lines, as_of, snapshot)
+        decided = _reused(draft, deployment, as_of, inputs)
+        if decided is None:
+            decided = _decide_inputs(deployment, inputs, as_of)
         for i in members:
             r = requests[i]
             if r.account_id not in decided:
@@ -149,35 +183,70 @@ def review_many(
     return [res if res is not None else AssertionError("unreached") for res in results]
 
 
-def _decide_day(
+def _grouped(
+    requests: Sequence[ReviewRequest], known: dict[str, list[str]]
+) -> tuple[list[list[dict[str, Any]] | Exception | None], dict[int, list[str]]]:
+    """Per request its refusal (unknown account, household already taken) or None, and
+    the household ids of each request that goes ahead."""
+    results: list[list[dict[str, Any]] | Exception | None] = [None] * len(requests)
+    households: dict[int, list[str]] = {}
+    taken: set[str] = set()
+    for i, r in enumerate(requests):
+        ids = known.get(r.account_id)
+        if ids is None:
+            results[i] = UnknownAccount(r.account_id)
+        elif taken.intersection(ids):
+            results[i] = Deferred(r.account_id)
+        else:
+            taken.update(ids)
+            households[i] = ids
+    return results, households
+
+
+def _by_day(
+    requests: Sequence[ReviewRequest], households: dict[int, list[str]]
+) -> dict[date, list[int]]:
+    by_day: dict[date, list[int]] = {}
+    for i in households:
+        by_day.setdefault(requests[i].as_of, []).append(i)
+    return by_day
+
+
+def _inputs(
     conn: sa.Connection,
-    deployment: Deployment,
-    households: dict[int, list[str]],
-    members: list[int],
+    ids: list[str],
     lines: pl.DataFrame,
     as_of: date,
     snapshot: FeatureSource | None,
-) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
-    """account id -> (decision, feature row) for the households of ``members`` whose
-    requested account was open on ``as_of``."""
-    ids = [a for i in members for a in households[i]]
+) -> pl.DataFrame:
+    """The rows ``decide`` reads for accounts ``ids`` at ``as_of``: features, the line
+    as ``lines`` has it, and the decision history."""
     features = snapshot(conn, ids, as_of) if snapshot is not None else None
     if features is None:
         portfolio = household_slice(conn, ids, as_of_cutoff(as_of))
         features = build_features(portfolio, as_of).filter(pl.col("account_id").is_in(ids))
     features = with_line_state(features, lines)
     if features.height == 0:
-        return {}
-    features = features.join(
+        return features
+    return features.join(
         records.history(conn, features["account_id"].to_list(), as_of),
         on="account_id",
         how="left",
         maintain_order="left",
     )
+
+
+Decided = dict[str, tuple[dict[str, Any], dict[str, Any]]]
+
+
+def _decide_inputs(deployment: Deployment, inputs: pl.DataFrame, as_of: date) -> Decided:
+    """account id -> (decision, input row) for every account ``inputs`` holds."""
+    if inputs.height == 0:
+        return {}
     model = deployment.model
     table = decide(
-        features,
-        score_accounts(features, model),
+        inputs,
+        score_accounts(inputs, model),
         deployment.policy,
         model_version=deployment.model_version,
         as_of=as_of,
@@ -186,8 +255,27 @@ def _decide_day(
         score_features=list(model.features_),
     )
     return {
-        d["account_id"]: (d, f) for d, f in zip(table.to_dicts(), features.to_dicts(), strict=True)
+        d["account_id"]: (d, f) for d, f in zip(table.to_dicts(), inputs.to_dicts(), strict=True)
     }
+
+
+def _reused(
+    draft: Draft | None, deployment: Deployment, as_of: date, inputs: pl.DataFrame
+) -> Decided | None:
+    """The draft's decisions for these ``inputs`` if it decided exactly these rows with
+    this deployment, else None (then they are decided again)."""
+    if draft is None or draft.deployment is not deployment or as_of not in draft.days:
+        return None
+    drafted, decided = draft.days[as_of]
+    ids = inputs.get_column("account_id").to_list()
+    if any(a not in decided for a in ids):
+        return None
+    same_rows = inputs.select("account_id").join(
+        drafted, on="account_id", how="left", maintain_order="left"
+    )
+    if not same_rows.equals(inputs):
+        return None
+    return {a: decided[a] for a in ids}
 
 
 def _write(

@@ -91,12 +91,18 @@ def households_of(conn: sa.Connection, account_ids: Collection[str]) -> dict[str
 def lock_lines(conn: sa.Connection, account_ids: Collection[str]) -> pl.DataFrame:
     """``account_id, credit_limit, status`` of the accounts, locked until the transaction
     ends (``FOR UPDATE``; rows are locked in id order, so two batches cannot deadlock)."""
-    rows = conn.execute(
+    return read_lines(conn, account_ids, lock=True)
+
+
+def read_lines(conn: sa.Connection, account_ids: Collection[str], *, lock: bool) -> pl.DataFrame:
+    """``account_id, credit_limit, status`` of the accounts, in id order; ``lock`` as in
+    :func:`lock_lines`, else a plain read (for a draft that is checked again later)."""
+    query = (
         sa.select(accounts.c.account_id, accounts.c.credit_limit, accounts.c.status)
         .where(accounts.c.account_id.in_(list(account_ids)))
         .order_by(accounts.c.account_id)
-        .with_for_update()
-    ).all()
+    )
+    rows = conn.execute(query.with_for_update() if lock else query).all()
     return pl.DataFrame(
         [tuple(r) for r in rows],
         schema={"account_id": pl.String, "credit_limit": pl.Float64, "status": pl.String},

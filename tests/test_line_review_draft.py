@@ -1,0 +1,94 @@
+"""Drafted decisions: decided before the write transaction, kept only where the inputs
+read again under the locks are exactly the same."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from clearline.api.db import Database
+from clearline.services import line_review
+from clearline.services.line_review import ReviewRequest, draft_many, review_account, review_many
+from tests.service_support import Service
+from tests.test_line_review import _COMPARED, _deployment, _open
+
+AT = datetime(2026, 11, 28, 12, tzinfo=UTC)
+
+
+@pytest.fixture
+def decide_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many accounts each ``decide`` pass of the review use case was given."""
+    calls: list[int] = []
+    real = line_review._decide_inputs
+
+    def counting(deployment, inputs, as_of):  # noqa: ANN001, ANN202
+        calls.append(inputs.height)
+        return real(deployment, inputs, as_of)
+
+    monkeypatch.setattr(line_review, "_decide_inputs", counting)
+    return calls
+
+
+def _compared(results: list) -> list:
+    return [[{k: r[k] for k in _COMPARED} for r in res] for res in results]
+
+
+def test_an_unchanged_draft_is_kept_and_equals_deciding_under_the_lock(
+    service: Service, decide_calls: list[int]
+) -> None:
+    database = Database(service.url)
+    deployment = _deployment(service)
+    requests = [
+        ReviewRequest(a, service.as_of, "t", f"r{i}") for i, a in enumerate(_open(database, 12))
+    ]
+    with database.write() as conn:
+        locked = review_many(conn, deployment, requests, now=AT)
+        conn.rollback()
+    with database.read() as conn:
+        draft = draft_many(conn, deployment, requests)
+    decide_calls.clear()
+    with database.write() as conn:
+        kept = review_many(conn, deployment, requests, now=AT, draft=draft)
+    assert decide_calls == []  # nothing decided again: every household's inputs matched
+    assert _compared(kept) == _compared(locked)
+    database.dispose()
+
+
+def test_a_draft_overtaken_by_another_review_is_decided_again_from_the_new_line(
+    service: Service, decide_calls: list[int]
+) -> None:
+    database = Database(service.url)
+    deployment = _deployment(service)
+    account = _open(database, 1)[0]
+    request = ReviewRequest(account, service.as_of, "t", "late")
+    with database.read() as conn:
+        draft = draft_many(conn, deployment, [request])
+    with database.write() as conn:  # another worker's review commits in between
+        between = review_account(
+            conn, deployment, account, as_of=service.as_of, now=AT, actor="t", request_id="x"
+        )[0]
+    decide_calls.clear()
+    with database.write() as conn:
+        fresh = review_many(conn, deployment, [request], now=AT)
+        conn.rollback()
+    with database.write() as conn:
+        (late,) = review_many(conn, deployment, [request], now=AT, draft=draft)
+    assert len(decide_calls) == 2  # the stale draft was not used
+    assert late[0]["old_limit"] == between["new_limit"]
+    assert _compared([late]) == _compared(fresh)
+    database.dispose()
+
+
+def test_a_draft_made_with_another_deployment_is_not_used(
+    service: Service, decide_calls: list[int]
+) -> None:
+    database = Database(service.url)
+    requests = [ReviewRequest(_open(database, 1)[0], service.as_of, "t", "r")]
+    with database.read() as conn:
+        draft = draft_many(conn, _deployment(service), requests)
+    decide_calls.clear()
+    with database.write() as conn:
+        review_many(conn, _deployment(service), requests, now=AT, draft=draft)
+    assert len(decide_calls) == 1
+    database.dispose()
