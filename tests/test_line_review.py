@@ -10,10 +10,11 @@ from datetime import UTC, datetime, timedelta
 
 import polars as pl
 import sqlalchemy as sa
+from fastapi.testclient import TestClient
 
 from clearline.api.db import Database
 from clearline.services.deployment import Source, resolve
-from clearline.services.feature_snapshot import FeatureSnapshot
+from clearline.services.feature_snapshot import FeatureSnapshot, data_version
 from clearline.services.line_review import (
     Deferred,
     ReviewRequest,
@@ -268,3 +269,14 @@ def test_a_batch_of_reviews_decides_each_household_as_it_would_be_decided_alone(
         stored = conn.execute(sa.text("select count(*) from decisions")).scalar_one()
     assert stored == sum(len(r) for r in results if isinstance(r, list))
     database.dispose()
+
+
+def test_a_starting_worker_builds_its_snapshot_before_the_first_review(service: Service) -> None:
+    app = service.client.app
+    assert app.state.snapshot.built_for is None
+    with TestClient(app) as client:  # runs the app's start-up, as uvicorn does
+        app.state.warm_up.join(timeout=120)
+        assert client.get("/v1/me", headers=service.headers("analyst")).status_code == 200
+    with app.state.db.read() as conn:
+        version = data_version(conn)
+    assert app.state.snapshot.built_for == (app.state.service_day(), version)

@@ -4,6 +4,8 @@ render; errors are problem details (``problems.py``)."""
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -22,6 +24,8 @@ from clearline.api.routes import ROUTERS
 from clearline.services.deployment import Deployer, Source
 from clearline.services.feature_snapshot import FeatureSnapshot
 from clearline.store.db import upgrade
+
+log = logging.getLogger("clearline.api")
 
 
 def _utc_now() -> datetime:
@@ -46,6 +50,9 @@ class Settings:
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.warm_up = threading.Thread(target=_warm_up, args=(app,), name="warm-up")
+        app.state.warm_up.daemon = True
+        app.state.warm_up.start()
         yield
         app.state.db.dispose()
 
@@ -79,6 +86,18 @@ def create_app(settings: Settings) -> FastAPI:
         app.include_router(router, prefix="/v1")
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app
+
+
+def _warm_up(app: FastAPI) -> None:
+    """Load the model and policy and build the service day's feature snapshot as the
+    worker starts, so that its first review does not wait seconds for them. A service
+    that cannot deploy yet still starts; its reviews say why (503)."""
+    try:
+        app.state.deployer.current()
+        with app.state.db.read() as conn:
+            app.state.snapshot.warm(conn)
+    except Exception:  # noqa: BLE001 - logged; requests retry and report
+        log.warning("warm-up did not finish; the first review will do it", exc_info=True)
 
 
 def app_from_env() -> Any:

@@ -56,6 +56,15 @@ class FeatureSnapshot:
         assert frame is not None
         return frame[[index[a] for a in ids if a in index]]
 
+    @property
+    def built_for(self) -> tuple[date, int] | None:
+        """(day, load id) of the snapshot held, None before the first build."""
+        return self._key
+
+    def warm(self, conn: sa.Connection) -> None:
+        """Build the service day's snapshot now, if it is not built for the newest load."""
+        self(conn, [], self._day())
+
     def _build(self, as_of: date, version: int) -> None:
         frame = build_features(load_portfolio(self._url), as_of)
         self._frame, self._key = frame, (as_of, version)
