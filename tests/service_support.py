@@ -42,6 +42,24 @@ def writing(url: str) -> Iterator[sa.Connection]:
         engine.dispose()
 
 
+def open_accounts(url: str, n: int) -> list[str]:
+    """The first ``n`` active accounts by id."""
+    engine = db.make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return list(
+                conn.execute(
+                    sa.text(
+                        "select account_id from accounts where status = 'active' "
+                        "order by account_id limit :n"
+                    ),
+                    {"n": n},
+                ).scalars()
+            )
+    finally:
+        engine.dispose()
+
+
 @dataclass(frozen=True)
 class Trained:
     portfolio_dir: Path

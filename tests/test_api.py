@@ -11,7 +11,7 @@ from clearline.core.policy import load_policy
 from clearline.core.scoring.artefact import load_model
 from clearline.services.review import review_decisions
 from clearline.store import db
-from tests.service_support import BASELINE, Service
+from tests.service_support import BASELINE, Service, open_accounts
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -24,17 +24,6 @@ def _review(svc: Service, account: str, role: str = "analyst", **headers: str): 
     )
 
 
-def _open_accounts(svc: Service, n: int) -> list[str]:
-    engine = db.make_engine(svc.url)
-    with engine.connect() as conn:
-        ids = conn.execute(
-            sa.text("select account_id from accounts where status = 'active' order by account_id")
-        ).scalars()
-        out = list(ids)[:n]
-    engine.dispose()
-    return out
-
-
 def test_the_openapi_document_is_served_and_every_route_is_versioned(service: Service) -> None:
     doc = service.client.get("/openapi.json").json()
     assert doc["openapi"].startswith("3.")
@@ -44,7 +33,7 @@ def test_the_openapi_document_is_served_and_every_route_is_versioned(service: Se
 def test_a_review_decides_as_the_batch_review_does_and_is_stored_frozen(
     service: Service, trained
 ) -> None:  # noqa: ANN001
-    accounts = _open_accounts(service, 12)
+    accounts = open_accounts(service.url, 12)
     portfolio = db.load_portfolio(service.url)
     model, artefact = load_model(trained.model_dir)
     batch = review_decisions(
@@ -70,7 +59,7 @@ def test_a_review_decides_as_the_batch_review_does_and_is_stored_frozen(
 def test_a_review_changes_the_line_and_the_account_shows_the_latest_decision(
     service: Service,
 ) -> None:
-    for account in _open_accounts(service, 40):
+    for account in open_accounts(service.url, 40):
         r = _review(service, account)
         decision = r.json()["decision"]
         if decision["new_limit"] != decision["old_limit"]:
@@ -89,7 +78,7 @@ def test_a_review_changes_the_line_and_the_account_shows_the_latest_decision(
 def test_a_replayed_idempotency_key_returns_the_first_response_and_decides_once(
     service: Service,
 ) -> None:
-    account = _open_accounts(service, 1)[0]
+    account = open_accounts(service.url, 1)[0]
     first = _review(service, account, **{"Idempotency-Key": "review-1"})
     again = _review(service, account, **{"Idempotency-Key": "review-1"})
     assert first.status_code == again.status_code == 201
@@ -102,7 +91,7 @@ def test_a_replayed_idempotency_key_returns_the_first_response_and_decides_once(
 
 
 def test_an_idempotency_key_reused_for_another_request_is_a_conflict(service: Service) -> None:
-    a, b = _open_accounts(service, 2)
+    a, b = open_accounts(service.url, 2)
     assert _review(service, a, **{"Idempotency-Key": "k"}).status_code == 201
     r = _review(service, b, **{"Idempotency-Key": "k"})
     assert r.status_code == 409
@@ -185,7 +174,7 @@ def test_a_revoked_key_stops_working(service: Service) -> None:
 def test_bad_review_requests_get_a_4xx_problem_and_write_nothing(
     service: Service, path: str, body: object, status: int
 ) -> None:
-    a = _open_accounts(service, 1)[0]
+    a = open_accounts(service.url, 1)[0]
     r = service.client.post(path.format(a=a), headers=service.headers("analyst"), json=body)
     assert r.status_code == status, r.text
     assert r.headers["content-type"].startswith("application/problem+json")
@@ -215,7 +204,7 @@ def test_page_size_is_capped(service: Service) -> None:
 
 
 def test_every_write_through_the_api_leaves_a_verifiable_audit_chain(service: Service) -> None:
-    for account in _open_accounts(service, 5):
+    for account in open_accounts(service.url, 5):
         assert _review(service, account).status_code == 201
     verdict = service.client.get("/v1/audit/verify", headers=service.headers("admin")).json()
     assert verdict["ok"] is True and verdict["entries"] >= 5 + 5  # keys + decisions

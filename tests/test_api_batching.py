@@ -16,18 +16,7 @@ from clearline.services import line_review
 from clearline.services.line_review import ReviewRequest
 from clearline.store import db
 from clearline.store.household import household_ids
-from tests.service_support import Service
-
-
-def _accounts(svc: Service, n: int) -> list[str]:
-    engine = db.make_engine(svc.url)
-    with engine.connect() as conn:
-        rows = conn.execute(
-            sa.text("select account_id from accounts where status = 'active' order by 1")
-        ).scalars()
-        out = list(rows)[:n]
-    engine.dispose()
-    return out
+from tests.service_support import Service, open_accounts
 
 
 def _count(svc: Service, table: str) -> int:
@@ -45,7 +34,7 @@ def test_one_pass_over_many_jobs_answers_each_and_defers_shared_households(
     batcher = app.state.batcher
     accounts, seen = [], set()
     with app.state.db.read() as conn:
-        for a in _accounts(service, 30):
+        for a in open_accounts(service.url, 30):
             ids = set(household_ids(conn, a))
             if not ids & seen:  # distinct households, so only the repeat below waits
                 accounts.append(a)
@@ -76,7 +65,7 @@ def test_one_pass_over_many_jobs_answers_each_and_defers_shared_households(
 def test_concurrent_reviews_over_http_are_all_answered_and_recorded_once(
     service: Service,
 ) -> None:
-    accounts = _accounts(service, 16)
+    accounts = open_accounts(service.url, 16)
     requests = [(a, None) for a in accounts] + [(accounts[0], "same-key")] * 3
 
     def post(item: tuple[str, str | None]):  # noqa: ANN202
@@ -106,7 +95,7 @@ def test_a_pass_that_finds_the_writer_busy_decides_before_locking_and_answers_th
 ) -> None:
     app = service.client.app
     batcher = app.state.batcher
-    accounts = _accounts(service, 8)
+    accounts = open_accounts(service.url, 8)
     with app.state.db.read() as conn:
         accounts = [a for a in accounts if household_ids(conn, a) == [a]][:4]  # one-line homes
     requests = [ReviewRequest(a, service.as_of, "key:t", f"r{i}") for i, a in enumerate(accounts)]

@@ -24,7 +24,7 @@ from clearline.services.line_review import (
 )
 from clearline.store import audit, db
 from clearline.store.household import household_ids
-from tests.service_support import Service, Trained
+from tests.service_support import Service, Trained, open_accounts
 
 
 def _deployment(service: Service):  # noqa: ANN202
@@ -167,7 +167,7 @@ def test_the_feature_snapshot_gives_the_rows_built_from_events_even_after_change
     database = Database(service.url)
     deployment = _deployment(service)
     snapshot = FeatureSnapshot(service.url, lambda: service.as_of)
-    accounts = [_household_account(database), *_open(database, 15)]
+    accounts = [_household_account(database), *open_accounts(service.url, 15)]
     for account in accounts:
         fast, slow = _decide_both(database, deployment, account, service.as_of, snapshot)
         assert fast == slow, account
@@ -211,23 +211,10 @@ def test_the_snapshot_is_only_used_for_the_service_day(service: Service) -> None
     database = Database(service.url)
     snapshot = FeatureSnapshot(service.url, lambda: service.as_of)
     with database.read() as conn:
-        ids = _open(database, 3)
+        ids = open_accounts(service.url, 3)
         assert snapshot(conn, ids, service.as_of).height == 3
         assert snapshot(conn, ids, service.as_of - timedelta(days=1)) is None
     database.dispose()
-
-
-def _open(database: Database, n: int) -> list[str]:
-    with database.read() as conn:
-        return list(
-            conn.execute(
-                sa.text(
-                    "select account_id from accounts where status = 'active' "
-                    "order by account_id limit :n"
-                ),
-                {"n": n},
-            ).scalars()
-        )
 
 
 def test_a_batch_of_reviews_decides_each_household_as_it_would_be_decided_alone(
@@ -239,7 +226,7 @@ def test_a_batch_of_reviews_decides_each_household_as_it_would_be_decided_alone(
     with database.read() as conn:
         sibling = next(a for a in household_ids(conn, household) if a != household)
         accounts, seen = [], set()
-        for a in [household, *_open(database, 20)]:
+        for a in [household, *open_accounts(service.url, 20)]:
             ids = set(household_ids(conn, a))
             if not ids & seen:  # one request per household: as the batcher sends them
                 accounts.append(a)

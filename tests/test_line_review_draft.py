@@ -10,8 +10,8 @@ import pytest
 from clearline.api.db import Database
 from clearline.services import line_review
 from clearline.services.line_review import ReviewRequest, draft_many, review_account, review_many
-from tests.service_support import Service
-from tests.test_line_review import _COMPARED, _deployment, _open
+from tests.service_support import Service, open_accounts
+from tests.test_line_review import _COMPARED, _deployment
 
 AT = datetime(2026, 11, 28, 12, tzinfo=UTC)
 
@@ -39,9 +39,8 @@ def test_an_unchanged_draft_is_kept_and_equals_deciding_under_the_lock(
 ) -> None:
     database = Database(service.url)
     deployment = _deployment(service)
-    requests = [
-        ReviewRequest(a, service.as_of, "t", f"r{i}") for i, a in enumerate(_open(database, 12))
-    ]
+    accounts = open_accounts(service.url, 12)
+    requests = [ReviewRequest(a, service.as_of, "t", f"r{i}") for i, a in enumerate(accounts)]
     with database.write() as conn:
         locked = review_many(conn, deployment, requests, now=AT)
         conn.rollback()
@@ -60,7 +59,7 @@ def test_a_draft_overtaken_by_another_review_is_decided_again_from_the_new_line(
 ) -> None:
     database = Database(service.url)
     deployment = _deployment(service)
-    account = _open(database, 1)[0]
+    account = open_accounts(service.url, 1)[0]
     request = ReviewRequest(account, service.as_of, "t", "late")
     with database.read() as conn:
         draft = draft_many(conn, deployment, [request])
@@ -84,7 +83,7 @@ def test_a_draft_made_with_another_deployment_is_not_used(
     service: Service, decide_calls: list[int]
 ) -> None:
     database = Database(service.url)
-    requests = [ReviewRequest(_open(database, 1)[0], service.as_of, "t", "r")]
+    requests = [ReviewRequest(open_accounts(service.url, 1)[0], service.as_of, "t", "r")]
     with database.read() as conn:
         draft = draft_many(conn, _deployment(service), requests)
     decide_calls.clear()
