@@ -106,6 +106,10 @@ def review_account(
     return result
 
 
+#: account id -> (decision, input row), as one ``decide`` pass gives them.
+Decided = dict[str, tuple[dict[str, Any], dict[str, Any]]]
+
+
 @dataclass(frozen=True)
 class Draft:
     """Decisions made before the write transaction, with the inputs they came from.
@@ -118,7 +122,7 @@ class Draft:
     """
 
     deployment: Deployment
-    days: dict[date, tuple[pl.DataFrame, dict[str, tuple[dict[str, Any], dict[str, Any]]]]]
+    days: dict[date, tuple[pl.DataFrame, Decided]]  # per day: the inputs and their decisions
 
 
 def draft_many(
@@ -234,9 +238,6 @@ def _inputs(
         how="left",
         maintain_order="left",
     )
-
-
-Decided = dict[str, tuple[dict[str, Any], dict[str, Any]]]
 
 
 def _decide_inputs(deployment: Deployment, inputs: pl.DataFrame, as_of: date) -> Decided:
