@@ -10,8 +10,11 @@ so the ``layer`` column can say which one drove the final action (``docs/policy.
 4. **regulatory**: income-share and household caps, last, never overridden.
 
 Closed accounts stay closed (``keep``, limit unchanged, layer ``business``). The policy
-is compiled once into numpy tables and every step is a whole-column array operation;
-one account goes through the same code as a million.
+is compiled once into numpy tables; rule conditions are whole-column array operations,
+and steps 1-3 with the income cap run as one compiled row loop
+(:mod:`~clearline.core.policy.kernel_fused`, equal to the numpy steps in
+:mod:`~clearline.core.policy.kernel`, which run where numba is missing). One account
+goes through the same code as a million.
 """
 
 from __future__ import annotations
@@ -24,13 +27,14 @@ import numpy as np
 import polars as pl
 
 from clearline.core.policy import kernel as K
+from clearline.core.policy import kernel_fused
 from clearline.core.policy import trace as T
-from clearline.core.policy.compiled import ACTION_NAMES, compile_policy
+from clearline.core.policy.compiled import ACTION_NAMES, Compiled, compile_policy
 from clearline.core.policy.evaluate import Columns
 from clearline.core.policy.fields import CONDITION_FIELDS, HISTORY_KINDS, REQUIRED_FEATURE_COLUMNS
 from clearline.core.policy.model import Policy
 from clearline.core.policy.reasoning import index_code_matrix, reason_strings, score_code_matrix
-from clearline.core.policy.regulatory import household_ids, regulatory
+from clearline.core.policy.regulatory import household_ids, regulatory, settle
 from clearline.core.schema import ADVERSE_ACTIONS, DECISION_COLUMNS, LAYERS
 
 CLOSED_CODE = T.CLOSED_CODE
@@ -163,10 +167,7 @@ def decide(
     c = compile_policy(policy)
     closed = (df.get_column("status") == "closed").fill_null(False).to_numpy()
 
-    st = K.individual(policy, c, cols, base)
-    K.business(policy, c, cols, st)
-    K.macro(policy, c, st, macro_active)
-    regulatory(policy, cols, household_ids(df), st, closed)
+    st = _layers(policy, c, cols, base, closed, macro_active, household_ids(df))
     action = np.where(closed, np.int8(1), st.action)  # closed: keep
     new_limit = np.where(closed, old, st.limit)
 
@@ -215,6 +216,28 @@ def decide(
     )
     _check_output(out, action)
     return out
+
+
+def _layers(
+    policy: Policy,
+    c: Compiled,
+    cols: Columns,
+    base: dict[str, np.ndarray],
+    closed: np.ndarray,
+    macro_active: bool,
+    households: pl.Series,
+) -> K.State:
+    """Steps 1-4: one fused compiled pass where numba is installed, else numpy passes
+    (the two give the same state; ``tests/test_decide_fused.py``)."""
+    if kernel_fused.HAVE_NUMBA:
+        st, before = kernel_fused.layers(policy, c, cols, base, closed, macro_active)
+        settle(policy, households, st, closed, before)
+        return st
+    st = K.individual(policy, c, cols, base)
+    K.business(policy, c, cols, st)
+    K.macro(policy, c, st, macro_active)
+    regulatory(policy, cols, households, st, closed)
+    return st
 
 
 def _constant(value: object, n: int, dtype: pl.DataType | type[pl.DataType]) -> pl.Series:

@@ -104,23 +104,30 @@ def _entries_by_scan(c: Compiled, g: np.ndarray, util: np.ndarray) -> np.ndarray
     return entry
 
 
-def matrix_entries(c: Compiled, g: np.ndarray, util: np.ndarray) -> np.ndarray:
-    """:func:`_entries_by_scan` in two passes instead of three per entry.
+def matrix_table(c: Compiled) -> tuple[np.ndarray, np.ndarray]:
+    """``(cuts, table)``: the matrix entry of grade ``g`` in utilisation bin ``b`` is
+    ``table[g * (len(cuts) + 1) + b]``, bin ``b`` holding ``[cuts[b-1], cuts[b])``.
 
     The entry depends only on the grade and on which band thresholds the utilisation
     is below, i.e. on its bin among the distinct thresholds. The scan is run once on
-    one representative per (grade, bin) to fill a small table, which every row reads.
-    NaN and +inf utilisation fall into the top bin, as in the scan: they are below no
-    finite threshold.
+    one representative per (grade, bin) to fill the table.
     """
     cuts = np.unique(c.entry_below[np.isfinite(c.entry_below)])
-    reps = np.concatenate([[-np.inf], cuts])  # bin b holds [cuts[b-1], cuts[b])
+    reps = np.concatenate([[-np.inf], cuts])
     n_bins, n_grades = reps.shape[0], len(c.grade_names)
     grid_g = np.repeat(np.arange(n_grades, dtype=np.int8), n_bins)
-    table = _entries_by_scan(c, grid_g, np.tile(reps, n_grades))
+    return cuts, _entries_by_scan(c, grid_g, np.tile(reps, n_grades))
+
+
+def matrix_entries(c: Compiled, g: np.ndarray, util: np.ndarray) -> np.ndarray:
+    """:func:`_entries_by_scan` in two passes instead of three per entry: each row reads
+    :func:`matrix_table` at its grade and utilisation bin. NaN and +inf utilisation fall
+    into the top bin, as in the scan: they are below no finite threshold.
+    """
+    cuts, table = matrix_table(c)
     with np.errstate(invalid="ignore"):
         bins = np.searchsorted(cuts, util, side="right")  # NaN sorts last: top bin
-    return table[g.astype(np.intp) * n_bins + bins]
+    return table[g.astype(np.intp) * (cuts.shape[0] + 1) + bins]
 
 
 def individual(policy: Policy, c: Compiled, cols: Columns, base: dict[str, np.ndarray]) -> State:
@@ -155,6 +162,18 @@ def individual(policy: Policy, c: Compiled, cols: Columns, base: dict[str, np.nd
     )
 
 
+def history(cols: Columns) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(days since the last change, whether it was adverse)``; None without history.
+
+    NaN days (no history for the account) are never "recent".
+    """
+    if not cols.has("days_since_last_change"):
+        return None
+    days = cols.number("days_since_last_change")
+    adverse = cols.string("last_action").is_in(list(_ADVERSE)).fill_null(False).to_numpy()
+    return days, adverse
+
+
 def _hysteresis(
     policy: Policy,
     c: Compiled,
@@ -168,10 +187,10 @@ def _hysteresis(
     h = policy.hysteresis
     if h is None:
         return np.zeros(cols.n, dtype=bool)
-    if cols.has("days_since_last_change"):
-        days = cols.number("days_since_last_change")  # NaN: no history, never "recent"
+    past = history(cols)
+    if past is not None:
+        days, adverse = past
         recent = days < h.min_days_between_changes
-        adverse = cols.string("last_action").is_in(list(_ADVERSE)).fill_null(False).to_numpy()
         cooling = adverse & (days < h.adverse_cooldown_days)
     else:  # no history at all: nothing is recent or cooling (skip the passes)
         recent = cooling = np.zeros(cols.n, dtype=bool)

@@ -110,6 +110,14 @@ def regulatory(
     """Step 4: income share cap, then household cap; returns rows a cap lowered."""
     before = st.limit.copy()
     income_cap(policy, cols, st, closed)
+    return settle(policy, keys, st, closed, before)
+
+
+def settle(
+    policy: Policy, keys: pl.Series, st: State, closed: np.ndarray, before: np.ndarray
+) -> np.ndarray:
+    """The household cap, then the action of every row a cap lowered from ``before``
+    (the limit the regulatory layer started from); returns those rows."""
     household_cap(policy, keys, st, closed)
     lowered = st.limit < before
     # A cap re-derives the action from the limit it leaves (it may turn keep into cut).

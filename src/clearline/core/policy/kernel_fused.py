@@ -1,0 +1,197 @@
+"""Steps 1-3 of the decision kernel and the income cap, fused into one row loop (numba).
+
+:mod:`clearline.core.policy.kernel` runs each step as whole-column numpy passes: about
+twenty passes over a million rows, each reading and writing full arrays. Here one
+compiled loop walks every row once and keeps the row's state in registers: grade,
+matrix entry, hysteresis, sizing, the business and macro overlays and the income-share
+cap. The rule conditions (the policy's own expressions) are still evaluated by
+:mod:`~clearline.core.policy.evaluate` and come in as the index of the first rule that
+holds; the household cap needs grouping and stays in :mod:`.regulatory`.
+
+The result equals the numpy steps exactly (same float operations in the same order;
+``tests/test_decide_fused.py`` compares every field of the state on random books), so
+the numpy steps remain the reference and the fallback where numba is missing.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from clearline.core.policy.compiled import CLOSE, DEC, INC, KEEP, Compiled
+from clearline.core.policy.evaluate import Columns
+from clearline.core.policy.kernel import _ROUND_EPS, State, first_match, history, matrix_table
+from clearline.core.policy.model import Policy
+
+try:
+    from numba import njit
+
+    HAVE_NUMBA = True
+except ImportError:  # pragma: no cover - exercised only where numba is absent
+    HAVE_NUMBA = False
+
+#: Income-cap modes for unverified income, as the kernel's ``income[2]`` codes.
+_UNVERIFIED = {"skip": 0.0, "no_increase": 1.0, "zero": 2.0}
+
+
+def _size(old: float, want: int, factor: float, line: np.ndarray) -> tuple[int, float]:
+    """One row of :func:`kernel.size`: ``(action, limit)`` after sizing."""
+    sized = np.floor(old * factor / line[2] + _ROUND_EPS) * line[2]
+    if sized == sized:  # np.clip keeps NaN
+        sized = min(max(sized, line[0]), line[1])
+    act = want
+    if want == INC and not sized > old:
+        act = KEEP
+    elif want == DEC and not sized < old:
+        act = KEEP
+    if act == INC or act == DEC:
+        return act, sized
+    if act == CLOSE:
+        return act, 0.0
+    return act, old
+
+
+def _rows(
+    rule, biz_in, score, pd_, util, old, days, adverse, closed, monthly, verified,  # inputs
+    g_score, g_pd, cuts, table, src_action, src_factor, n_rules,  # individual tables
+    hyst, line, biz_action, biz_factor, macro_action, macro_factor, income,  # settings
+    grade, entry_out, src_out, intended_out, action_out, limit_out, held_out,  # outputs
+    sized_out, biz_out, macro_out, before_macro_out, line_cap_out, before_reg_out,
+):  # fmt: skip
+    n_grades = g_score.shape[0]
+    n_bins = cuts.shape[0] + 1
+    has_history = days.shape[0] > 0
+    for i in range(rule.shape[0]):
+        s, o = score[i], old[i]
+        g = n_grades - 1
+        for k in range(n_grades - 1):
+            if (math.isnan(g_score[k]) or s >= g_score[k]) and (
+                math.isnan(g_pd[k]) or pd_[i] <= g_pd[k]
+            ):
+                g = k
+                break
+        u = util[i]
+        b = cuts.shape[0]
+        if not math.isnan(u):  # searchsorted side="right"; NaN sorts last
+            b = 0
+            while b < cuts.shape[0] and cuts[b] <= u:
+                b += 1
+        entry = table[g * n_bins + b]
+        r = rule[i]
+        is_rule = r >= 0
+        src = r if is_rule else n_rules + entry
+        intended = src_action[src]
+        held = False
+        if hyst[0] > 0.0 and not is_rule and (intended == INC or intended == DEC):
+            recent = cooling = False
+            if has_history:
+                recent = days[i] < hyst[1]
+                cooling = adverse[i] and days[i] < hyst[2]
+            if intended == INC:
+                clears = not s < g_score[g] + hyst[3]
+                held = not clears or cooling or recent
+            else:
+                upper = (np.nan if g == 0 else g_score[g - 1]) - hyst[4]
+                held = (s >= upper) or recent
+        wanted = KEEP if held else intended
+        act, lim = _size(o, wanted, src_factor[src], line)
+        grade[i] = g
+        entry_out[i] = -1 if is_rule else entry
+        src_out[i] = src
+        intended_out[i] = intended
+        held_out[i] = held
+        sized_out[i] = act != wanted
+        bz = biz_in[i]
+        biz_out[i] = -1
+        if bz >= 0:
+            a2, l2 = _size(o, biz_action[bz], biz_factor[bz], line)
+            if a2 > act or (a2 == DEC and act == DEC and l2 < lim):
+                act, lim = a2, l2
+                biz_out[i] = bz
+        before_macro_out[i] = act
+        macro_out[i] = False
+        if macro_action.shape[0] > 0 and macro_action[g] >= 0:
+            a2, l2 = _size(o, macro_action[g], macro_factor[g], line)
+            if a2 > act or (a2 == DEC and act == DEC and l2 < lim):
+                act, lim = a2, l2
+                macro_out[i] = True
+        before_reg_out[i] = lim
+        line_cap_out[i] = 0
+        if income[0] > 0.0:
+            v = verified[i]
+            cap = np.floor(income[1] * (monthly[i] * 12.0) / line[2] + _ROUND_EPS) * line[2]
+            if not v:
+                cap = np.inf if income[2] == 0.0 else (o if income[2] == 1.0 else 0.0)
+            if not closed[i] and act <= DEC and lim > cap:
+                lim = cap
+                line_cap_out[i] = 1 if v else 2
+        action_out[i] = act
+        limit_out[i] = lim
+
+
+if HAVE_NUMBA:
+    _size = njit(cache=True, nogil=True, inline="always")(_size)  # type: ignore[assignment]
+    _rows = njit(cache=True, nogil=True)(_rows)  # type: ignore[assignment]
+
+
+def _settings(policy: Policy) -> tuple[np.ndarray, ...]:
+    """The scalar settings as small float arrays (numba takes few, typed arguments)."""
+    h, line = policy.hysteresis, policy.line
+    hyst = np.zeros(5)
+    if h is not None:
+        hyst[:] = (1.0, h.min_days_between_changes, h.adverse_cooldown_days,
+                   h.increase_margin, h.decrease_margin)  # fmt: skip
+    reg = policy.regulatory
+    cap = reg.income_share_cap if reg is not None else None
+    income = np.zeros(3)
+    if cap is not None:
+        income[:] = (1.0, cap.max_share, _UNVERIFIED[cap.unverified])
+    limits = np.array([line.min_limit, line.max_limit, line.round_to], dtype=np.float64)
+    return hyst, limits, income
+
+
+def layers(
+    policy: Policy,
+    c: Compiled,
+    cols: Columns,
+    base: dict[str, np.ndarray],
+    closed: np.ndarray,
+    macro_active: bool,
+) -> tuple[State, np.ndarray]:
+    """Steps 1-3 and the income cap in one pass: ``(state, limit before the caps)``.
+
+    The state equals that of ``individual``, ``business``, ``macro`` and ``income_cap``
+    run in turn; ``regulatory.settle`` finishes step 4.
+    """
+    n = cols.n
+    rule = first_match(c.rule_exprs, cols)
+    biz_in = first_match(c.biz_exprs, cols) if c.biz_ids else np.full(n, -1, dtype=np.int16)
+    past = history(cols) if policy.hysteresis is not None else None
+    days, adverse = past if past is not None else (np.empty(0), np.empty(0, dtype=bool))
+    hyst, limits, income = _settings(policy)
+    if income[0]:
+        verified, monthly = cols.boolean("income_verified")[0], cols.number("monthly_income")
+    else:
+        verified, monthly = np.empty(0, dtype=bool), np.empty(0)
+    use_macro = macro_active and policy.macro is not None
+    m_action = c.macro_action if use_macro else np.empty(0, dtype=np.int8)
+    cuts, table = matrix_table(c)
+    i8, i16, f8, b1 = np.int8, np.int16, np.float64, np.bool_
+    st = State(
+        old=base["old"], rule=rule, grade=np.empty(n, i8), entry=np.empty(n, i16),
+        src=np.empty(n, i16), intended=np.empty(n, i8), action=np.empty(n, i8),
+        limit=np.empty(n, f8), held=np.empty(n, b1), sized_to_keep=np.empty(n, b1),
+        biz=np.empty(n, i8), macro=np.empty(n, b1), before_macro=np.empty(n, i8),
+        extra={"line_cap": np.empty(n, i8)},
+    )  # fmt: skip
+    before = np.empty(n)
+    _rows(
+        rule, biz_in, base["score"], base["pd"], base["utilisation"], base["old"], days,
+        adverse, closed, monthly, verified,
+        c.grade_min_score, c.grade_max_pd, cuts, table, c.src_action, c.src_factor,
+        c.n_rules, hyst, limits, c.biz_action, c.biz_factor, m_action, c.macro_factor, income,
+        st.grade, st.entry, st.src, st.intended, st.action, st.limit, st.held,
+        st.sized_to_keep, st.biz, st.macro, st.before_macro, st.extra["line_cap"], before,
+    )  # fmt: skip
+    return st, before
