@@ -101,7 +101,7 @@ def end_to_end(features: pl.DataFrame, policy: object, repeat: int, kw: dict) ->
     t_score, t_total = [], []
     for _ in range(repeat):
         t0 = time.perf_counter()
-        scored = score_accounts(features, model)
+        scored = score_accounts(features, model, names=False)
         t1 = time.perf_counter()
         decide(features, scored, policy, trace="path", score_features=names, **kw)
         t2 = time.perf_counter()

@@ -78,3 +78,12 @@ def test_reason_names_keep_each_rows_order_and_leave_out_every_minus_one() -> No
     assert got.dtype == pl.List(pl.String)
     assert got.to_list() == [["util", "dpd"], [], ["inquiries", "dpd", "util"], names]
     assert reason_names(np.empty((0, 4), np.int16), names).to_list() == []
+
+
+def test_without_names_the_table_is_the_same_but_for_the_name_lists(data) -> None:
+    frame, y = data
+    model = Scorecard().fit(frame.drop("account_id"), y)
+    full = score_accounts(frame, model)
+    lean = score_accounts(frame, model, names=False)
+    assert "score_reasons" not in lean.columns
+    assert lean.equals(full.drop("score_reasons"))

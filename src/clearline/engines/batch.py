@@ -192,7 +192,7 @@ def decide_features(
     ``features`` order within each policy.
     """
     # Reasons travel as indices into the model's features: no string work per row.
-    scored = score_accounts(features, model) if features.height else _empty_scored()
+    scored = score_accounts(features, model, names=False) if features.height else _empty_scored()
     names = list(model.features_) if features.height else None
     out = [
         decide(

@@ -247,7 +247,7 @@ def _decide_inputs(deployment: Deployment, inputs: pl.DataFrame, as_of: date) ->
     model = deployment.model
     table = decide(
         inputs,
-        score_accounts(inputs, model),
+        score_accounts(inputs, model, names=False),
         deployment.policy,
         model_version=deployment.model_version,
         as_of=as_of,

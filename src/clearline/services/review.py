@@ -28,7 +28,7 @@ def review_decisions(
     """Decide every account of the portfolio at `as_of`."""
     if features is None:
         features = build_features(portfolio, as_of)
-    scored = score_accounts(features, model)
+    scored = score_accounts(features, model, names=False)
     return decide(
         features,
         scored,

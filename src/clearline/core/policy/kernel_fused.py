@@ -60,23 +60,23 @@ def _rows(
     sized_out, biz_out, macro_out, before_macro_out, line_cap_out, before_reg_out,
 ):  # fmt: skip
     n_grades = g_score.shape[0]
+    no_score, no_pd = np.isnan(g_score), np.isnan(g_pd)
     n_bins = cuts.shape[0] + 1
     has_history = days.shape[0] > 0
     for i in range(rule.shape[0]):
         s, o = score[i], old[i]
+        # Grade and band without data-dependent branches (scores are spread over the
+        # grades, so a loop that exits early mispredicts about once a row): the first
+        # grade whose bounds hold, by selects from the worst up.
         g = n_grades - 1
-        for k in range(n_grades - 1):
-            if (math.isnan(g_score[k]) or s >= g_score[k]) and (
-                math.isnan(g_pd[k]) or pd_[i] <= g_pd[k]
-            ):
-                g = k
-                break
+        for k in range(n_grades - 2, -1, -1):
+            ok = (no_score[k] | (s >= g_score[k])) & (no_pd[k] | (pd_[i] <= g_pd[k]))
+            g = k if ok else g
         u = util[i]
-        b = cuts.shape[0]
-        if not math.isnan(u):  # searchsorted side="right"; NaN sorts last
-            b = 0
-            while b < cuts.shape[0] and cuts[b] <= u:
-                b += 1
+        b = 0
+        for j in range(cuts.shape[0]):  # sorted cuts: searchsorted(side="right")
+            b += cuts[j] <= u
+        b = cuts.shape[0] if math.isnan(u) else b  # NaN sorts last
         entry = table[g * n_bins + b]
         r = rule[i]
         is_rule = r >= 0

@@ -50,28 +50,32 @@ def _plan(base: Scorecard) -> ScoringPlan:
     return plan
 
 
-def score_accounts(features: pl.DataFrame, model: Any, *, top: int = 4) -> pl.DataFrame:
+def score_accounts(
+    features: pl.DataFrame, model: Any, *, top: int = 4, names: bool = True
+) -> pl.DataFrame:
     """``account_id, score, pd, score_reasons, score_reason_idx``.
 
     ``score_reasons`` are feature names, most points lost first; ``score_reason_idx`` is
     the same ranking as an ``Array(Int16, top)`` of indices into ``model.features_`` (-1
     = no further reason), which ``decide(..., score_features=model.features_)`` reads
-    without any string work.
+    without any string work. ``names=False`` leaves ``score_reasons`` out: building a
+    million name lists costs about as much as the scoring itself, and a caller that
+    decides from the indices never reads them.
     """
     score, pd_, idx = score_with_reasons(model, features, top)
     # Pad to ``top`` columns (a model with fewer features ranks fewer) so the index column
     # is a fixed-width Array.
     ranked = np.full((len(score), top), -1, dtype=np.int16)
     ranked[:, : idx.shape[1]] = idx[:, :top]
-    return pl.DataFrame(
-        {
-            "account_id": features.get_column("account_id"),
-            "score": pl.Series(score, dtype=pl.Float64),
-            "pd": pl.Series(pd_, dtype=pl.Float64),
-            "score_reasons": reason_names(ranked, list(model.features_)),
-            "score_reason_idx": pl.Series(ranked),
-        }
-    )
+    columns = {
+        "account_id": features.get_column("account_id"),
+        "score": pl.Series(score, dtype=pl.Float64),
+        "pd": pl.Series(pd_, dtype=pl.Float64),
+    }
+    if names:
+        columns["score_reasons"] = reason_names(ranked, list(model.features_))
+    columns["score_reason_idx"] = pl.Series(ranked)
+    return pl.DataFrame(columns)
 
 
 def reason_names(ranked: np.ndarray, names: list[str]) -> pl.Series:
