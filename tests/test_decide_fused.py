@@ -25,6 +25,7 @@ from clearline.core.policy.evaluate import Columns
 from clearline.core.policy.fields import CONDITION_FIELDS
 from clearline.core.policy.load import parse_policy
 from clearline.core.policy.regulatory import household_ids, regulatory, settle
+from clearline.core.policy.trace import path_keys
 
 POLICIES = Path(__file__).resolve().parents[1] / "policies"
 pytestmark = pytest.mark.skipif(not kernel_fused.HAVE_NUMBA, reason="numba not installed")
@@ -135,7 +136,7 @@ def book(n: int, seed: int, history: bool = True) -> tuple[pl.DataFrame, pl.Data
 
 
 def _inputs(policy, features, scored):
-    df = D._join(features, scored, D._SCORED_COLUMNS)
+    df = D._join(features, scored, D._SCORED_COLUMNS, aligned=True)
     cols = Columns(df, CONDITION_FIELDS)
     old = np.nan_to_num(cols.number("credit_limit"), nan=0.0)
     base = {"score": cols.number("score"), "pd": cols.number("pd"),
@@ -165,6 +166,9 @@ def test_the_fused_loop_leaves_the_state_of_the_numpy_steps(name: str, history: 
         for key in ("line_cap", "hh_cap", "hh_total"):
             a, b = ref.extra[key], got.extra[key]
             assert np.array_equal(a, b, equal_nan=a.dtype.kind == "f"), (name, key, active)
+        # the loop's part of the path key gives the key the numpy state gives
+        assert "path_part" in got.extra and "path_part" not in ref.extra
+        assert np.array_equal(path_keys(c, ref, closed)[0], path_keys(c, got, closed)[0])
     # The book reaches the branches the loop has: otherwise equality proves little.
     assert got.held.any() == (policy.hysteresis is not None)
     assert (got.extra["line_cap"] > 0).any() and got.sized_to_keep.any()

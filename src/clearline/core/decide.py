@@ -33,7 +33,12 @@ from clearline.core.policy.compiled import ACTION_NAMES, Compiled, compile_polic
 from clearline.core.policy.evaluate import Columns
 from clearline.core.policy.fields import CONDITION_FIELDS, HISTORY_KINDS, REQUIRED_FEATURE_COLUMNS
 from clearline.core.policy.model import Policy
-from clearline.core.policy.reasoning import index_code_matrix, reason_strings, score_code_matrix
+from clearline.core.policy.reasoning import (
+    code_tuples,
+    index_tuples,
+    reason_strings,
+    score_code_matrix,
+)
 from clearline.core.policy.regulatory import household_ids, regulatory, settle
 from clearline.core.schema import ADVERSE_ACTIONS, DECISION_COLUMNS, LAYERS
 
@@ -61,7 +66,9 @@ def _check_inputs(
     scored: pl.DataFrame,
     policy: Policy,
     score_features: Sequence[str] | None = None,
-) -> None:
+) -> bool:
+    """Refuse what decide cannot use; returns whether ``scored`` has the ids of
+    ``features`` in the same order (then no join is needed)."""
     used = compile_policy(policy).fields - {"score", "pd"} - set(HISTORY_KINDS)
     if policy.regulatory is not None and policy.regulatory.income_share_cap is not None:
         used |= {"monthly_income", "income_verified"}  # the income cap reads them
@@ -71,13 +78,15 @@ def _check_inputs(
     missing = sorted(set(_scored_columns(score_features)) - set(scored.columns))
     if missing:
         raise ValueError(f"scored frame lacks columns {missing}")
+    aligned = scored.get_column("account_id").equals(features.get_column("account_id"))
     for name, frame in (("features", features), ("scored", scored)):
-        ids = frame.get_column("account_id")
-        if name == "scored" and ids.equals(features.get_column("account_id")):
+        if name == "scored" and aligned:
             continue  # same ids in the same order: already checked
+        ids = frame.get_column("account_id")
         if not _unique(ids):
             dup = frame.filter(ids.is_duplicated())["account_id"][0]
             raise ValueError(f"{name} frame has duplicate account_id, e.g. {dup!r}")
+    return aligned
 
 
 def _unique(ids: pl.Series) -> bool:
@@ -87,12 +96,14 @@ def _unique(ids: pl.Series) -> bool:
     return ids.n_unique() == ids.len()  # a hash collision or a real duplicate
 
 
-def _join(features: pl.DataFrame, scored: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFrame:
+def _join(
+    features: pl.DataFrame, scored: pl.DataFrame, columns: tuple[str, ...], aligned: bool
+) -> pl.DataFrame:
     s = scored.select(columns).with_columns(
         pl.col("score").cast(pl.Float64), pl.col("pd").cast(pl.Float64)
     )
     base = features.drop([c for c in ("score", "pd", "as_of") if c in features.columns])
-    if s.get_column("account_id").equals(base.get_column("account_id")):
+    if aligned:
         # Scores usually come in feature order: skip the join.
         return base.hstack(s.drop("account_id").get_columns())
     return base.join(s, on="account_id", how="left", maintain_order="left")
@@ -146,7 +157,7 @@ def decide(
     pl.DataFrame
         :data:`OUTPUT_COLUMNS`, one row per account in ``features`` order.
     """
-    _check_inputs(features, scored, policy, score_features)
+    aligned = _check_inputs(features, scored, policy, score_features)
     if as_of is None:
         if "as_of" not in features.columns or features["as_of"].n_unique() != 1:
             raise ValueError("decide needs as_of= (features has no single as_of column)")
@@ -154,7 +165,7 @@ def decide(
     macro_active = policy.macro is not None and (
         stress_index is None or stress_index >= policy.macro.stress_index
     )
-    df = _join(features, scored, _scored_columns(score_features))
+    df = _join(features, scored, _scored_columns(score_features), aligned)
     n = df.height
     cols = Columns(df, CONDITION_FIELDS)
     score, pd_ = cols.number("score"), cols.number("pd")
@@ -172,13 +183,12 @@ def decide(
     new_limit = np.where(closed, old, st.limit)
 
     path_ids, table = T.paths(policy, c, st, closed)
-    reasons = reason_strings(
-        path_ids,
-        [(p.lead, p.tail) for p in table],
-        score_code_matrix(df.get_column("score_reasons"))
+    tuples = (
+        code_tuples(score_code_matrix(df.get_column("score_reasons")))
         if score_features is None
-        else index_code_matrix(df.get_column("score_reason_idx"), score_features),
+        else index_tuples(df.get_column("score_reason_idx"), score_features)
     )
+    reasons = reason_strings(path_ids, [(p.lead, p.tail) for p in table], *tuples)
     layer = np.array([p.layer for p in table], dtype=np.int8)[path_ids]
     class_wide = np.array([p.class_wide for p in table], dtype=bool)[path_ids]
     trace_col = (

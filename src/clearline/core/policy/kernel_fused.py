@@ -57,9 +57,10 @@ def _rows(
     g_score, g_pd, cuts, table, src_action, src_factor, n_rules,  # individual tables
     hyst, line, biz_action, biz_factor, macro_action, macro_factor, income,  # settings
     grade, entry_out, src_out, intended_out, action_out, limit_out, held_out,  # outputs
-    sized_out, biz_out, macro_out, before_macro_out, line_cap_out, before_reg_out,
+    sized_out, biz_out, macro_out, before_macro_out, line_cap_out, before_reg_out, path_out,
 ):  # fmt: skip
     n_grades = g_score.shape[0]
+    n_biz = biz_action.shape[0] + 1
     no_score, no_pd = np.isnan(g_score), np.isnan(g_pd)
     n_bins = cuts.shape[0] + 1
     has_history = days.shape[0] > 0
@@ -128,6 +129,10 @@ def _rows(
                 line_cap_out[i] = 1 if v else 2
         action_out[i] = act
         limit_out[i] = lim
+        # trace.path_keys up to the line cap (the household cap adds the last digit)
+        key = (src * 2 + sized_out[i]) * 2 + held
+        key = ((key * n_biz + biz_out[i] + 1) * 2 + macro_out[i]) * 3 + line_cap_out[i]
+        path_out[i] = key
 
 
 if HAVE_NUMBA:
@@ -185,13 +190,14 @@ def layers(
         biz=np.empty(n, i8), macro=np.empty(n, b1), before_macro=np.empty(n, i8),
         extra={"line_cap": np.empty(n, i8)},
     )  # fmt: skip
-    before = np.empty(n)
+    before, path = np.empty(n), np.empty(n, dtype=np.int64)
     _rows(
         rule, biz_in, base["score"], base["pd"], base["utilisation"], base["old"], days,
         adverse, closed, monthly, verified,
         c.grade_min_score, c.grade_max_pd, cuts, table, c.src_action, c.src_factor,
         c.n_rules, hyst, limits, c.biz_action, c.biz_factor, m_action, c.macro_factor, income,
         st.grade, st.entry, st.src, st.intended, st.action, st.limit, st.held,
-        st.sized_to_keep, st.biz, st.macro, st.before_macro, st.extra["line_cap"], before,
+        st.sized_to_keep, st.biz, st.macro, st.before_macro, st.extra["line_cap"], before, path,
     )  # fmt: skip
+    st.extra["path_part"] = path
     return st, before

@@ -81,51 +81,29 @@ def score_code_matrix(reasons: pl.Series, width: int = MAX_REASONS) -> np.ndarra
     return _compact(mat, width)
 
 
-def index_code_matrix(
+def index_tuples(
     idx: pl.Series, features: Sequence[str], width: int = MAX_REASONS
-) -> np.ndarray:
-    """:func:`score_code_matrix` from the scorer's reason *indices* (no string work).
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`code_tuples` of the code matrix of the scorer's reason *indices*, without
+    building that matrix (no string work, no per-row code matrix).
 
     ``idx`` is a List or Array of integers indexing ``features`` (``-1`` or null: no
     reason), e.g. ``score_reason_idx`` from
-    :func:`clearline.core.scoring.apply.score_accounts`. Each feature name is mapped to
-    its code once, so the result equals ``score_code_matrix`` of the names.
+    :func:`clearline.core.scoring.apply.score_accounts`. Rows share few distinct index
+    tuples; each distinct tuple is mapped to codes (each feature name to its code once)
+    and compacted once, so the result describes the same codes as
+    ``score_code_matrix`` of the names.
     """
     n = idx.len()
-    is_array = isinstance(idx.dtype, pl.Array)
-    if is_array and idx.dtype.inner.is_integer():  # type: ignore[attr-defined]
-        k = idx.dtype.size  # type: ignore[attr-defined]
-    elif isinstance(idx.dtype, pl.List) and idx.dtype.inner.is_integer():
-        k = int(idx.list.len().max() or 0) if n else 0  # type: ignore[arg-type]
-    else:
-        raise ValueError(f"score_reason_idx must be a List or Array of integers, not {idx.dtype}")
+    raw = _index_columns(idx)
+    k = raw.shape[0]
     if k == 0:
-        return np.full((n, width), -1, dtype=np.int16)
-    block = idx.to_numpy() if is_array else None
-    if block is not None and block.shape == (n, k):
-        # A fixed-width block converts without a copy (nulls come back as NaN); one pass
-        # turns it into contiguous int64 columns, the layout the passes below want.
-        if block.dtype.kind == "f":
-            block = np.nan_to_num(block, nan=-1)
-        raw = np.ascontiguousarray(block.T, dtype=np.int64)
-    else:
-        raw = np.stack(
-            [
-                (idx.arr if is_array else idx.list)
-                .get(j, null_on_oob=True)
-                .fill_null(-1)
-                .to_numpy()
-                .astype(np.int64)
-                for j in range(k)
-            ]
-        )
+        return np.zeros(n, dtype=np.int64), np.full((1, width), -1, dtype=np.int16)
     if raw.size and (raw.min() < -1 or raw.max() >= len(features)):
         bad = int(raw[(raw < -1) | (raw >= len(features))][0])
         raise ValueError(
             f"score_reason_idx holds {bad}, outside score_features (0..{len(features) - 1})"
         )
-    lut = _feature_lut(tuple(features))
-    # Rows share few distinct index tuples: map and compact each tuple once, then gather.
     radix = len(features) + 1
     key = np.zeros(n, dtype=np.int64)
     for j in range(k - 1, -1, -1):  # raw[j] is reason j of every row (k, n)
@@ -141,8 +119,32 @@ def index_code_matrix(
     for j in range(k):
         rest, digits[:, j] = np.divmod(rest, radix)
     # digit - 1 is the feature index; -1 (no reason) reads the appended -1 of ``lut``.
-    # np.take along axis 0 is several times faster than fancy row indexing here.
-    return np.take(_compact(lut[digits - 1].astype(np.int16), width), ids, axis=0)
+    lut = _feature_lut(tuple(features))
+    return ids, _compact(lut[digits - 1].astype(np.int16), width)
+
+
+def _index_columns(idx: pl.Series) -> np.ndarray:
+    """``(k, n)`` int64 reason indices (-1: none) of a List or Array column."""
+    n = idx.len()
+    is_array = isinstance(idx.dtype, pl.Array)
+    if is_array and idx.dtype.inner.is_integer():  # type: ignore[attr-defined]
+        k = idx.dtype.size  # type: ignore[attr-defined]
+    elif isinstance(idx.dtype, pl.List) and idx.dtype.inner.is_integer():
+        k = int(idx.list.len().max() or 0) if n else 0  # type: ignore[arg-type]
+    else:
+        raise ValueError(f"score_reason_idx must be a List or Array of integers, not {idx.dtype}")
+    block = idx.to_numpy() if is_array and k else None
+    if block is not None and block.shape == (n, k):
+        # A fixed-width block converts without a copy (nulls come back as NaN); one pass
+        # turns it into contiguous int64 columns, the layout the key passes want.
+        if block.dtype.kind == "f":
+            block = np.nan_to_num(block, nan=-1)
+        return np.ascontiguousarray(block.T, dtype=np.int64)
+    if k == 0:
+        return np.empty((0, n), dtype=np.int64)
+    getter = idx.arr if is_array else idx.list
+    columns = [getter.get(j, null_on_oob=True).fill_null(-1).to_numpy() for j in range(k)]
+    return np.stack(columns).astype(np.int64)
 
 
 @lru_cache(maxsize=64)
@@ -189,39 +191,49 @@ def dense(keys: np.ndarray, space: int) -> tuple[np.ndarray, np.ndarray]:
     return ids.astype(np.int64), distinct
 
 
-def reason_strings(
-    path_ids: np.ndarray,
-    path_parts: list[tuple[tuple[str, ...], str | None]],
-    score_codes: np.ndarray,
-) -> pl.Series:
-    """The ``;``-joined reasons of each row from its path and score codes.
-
-    ``path_parts[p]`` is ``(lead codes, tail code)`` of path ``p``: the lead codes go
-    first, then as many score reasons as fit in four, then the tail if it still fits.
-    """
-    names = code_table().codes
-    radix = len(names) + 1
-    width = score_codes.shape[1]
+def code_tuples(score_codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(tuple id per row, codes of each distinct tuple)`` of an ``(n, width)`` code
+    matrix such as :func:`score_code_matrix` returns."""
+    n, width = score_codes.shape
+    radix = len(code_table().codes) + 1
     by_col = np.ascontiguousarray(score_codes.T)  # contiguous columns: faster passes
-    key = np.zeros(score_codes.shape[0], dtype=np.int64)
+    key = np.zeros(n, dtype=np.int64)
     for j in range(width - 1, -1, -1):
         key *= radix
         key += by_col[j]
         key += 1
-    tuple_ids, tuples = dense(key, radix**width)
+    ids, distinct = dense(key, radix**width)
+    codes = np.empty((distinct.shape[0], width), dtype=np.int16)
+    rest = distinct.copy()
+    for j in range(width):
+        rest, digit = np.divmod(rest, radix)
+        codes[:, j] = digit - 1
+    return ids, codes
+
+
+def reason_strings(
+    path_ids: np.ndarray,
+    path_parts: list[tuple[tuple[str, ...], str | None]],
+    tuple_ids: np.ndarray,
+    tuple_codes: np.ndarray,
+) -> pl.Series:
+    """The ``;``-joined reasons of each row from its path and its score-reason tuple.
+
+    ``path_parts[p]`` is ``(lead codes, tail code)`` of path ``p``; ``tuple_codes[t]``
+    the catalogue code indices (-1 padded, no repeats) of score-reason tuple ``t``. The
+    lead codes go first, then as many score reasons as fit in four, then the tail if it
+    still fits. Each distinct (path, tuple) pair is joined once, then gathered.
+    """
+    names = code_table().codes
+    n_tuples = max(1, tuple_codes.shape[0])
     combo, distinct = dense(
-        path_ids.astype(np.int64) * len(tuples) + tuple_ids, max(1, len(path_parts) * len(tuples))
+        path_ids.astype(np.int64) * n_tuples + tuple_ids, max(1, len(path_parts) * n_tuples)
     )
     texts = []
     for c in distinct.tolist():
-        p, t = divmod(c, len(tuples))
+        p, t = divmod(c, n_tuples)
         lead, tail = path_parts[p]
-        k = int(tuples[t])
-        scores = []
-        while k:
-            k, d = divmod(k, radix)
-            if d:
-                scores.append(names[d - 1])
+        scores = [names[code] for code in tuple_codes[t].tolist() if code >= 0]
         room = max(0, MAX_REASONS - len(lead))
         parts = [*lead, *scores[:room]]
         if tail is not None and len(lead) + len(scores) < MAX_REASONS:

@@ -40,12 +40,14 @@ class Path:
 def path_keys(c: Compiled, st: State, closed: np.ndarray) -> tuple[np.ndarray, int]:
     """Mixed-radix path key per row and the size of the key space (closed: the last)."""
     nb = len(c.biz_ids) + 1
-    key = st.src.astype(np.int64)
-    key = key * 2 + st.sized_to_keep
-    key = key * 2 + st.held
-    key = key * nb + (st.biz.astype(np.int64) + 1)
-    key = key * 2 + st.macro
-    key = key * 3 + st.extra["line_cap"]
+    key = st.extra.get("path_part")  # the fused loop has done all but the last digit
+    if key is None:
+        key = st.src.astype(np.int64)
+        key = key * 2 + st.sized_to_keep
+        key = key * 2 + st.held
+        key = key * nb + (st.biz.astype(np.int64) + 1)
+        key = key * 2 + st.macro
+        key = key * 3 + st.extra["line_cap"]
     key = key * 2 + st.extra["hh_cap"]
     space = len(c.src_action) * 2 * 2 * nb * 2 * 3 * 2
     return np.where(closed, space, key), space + 1
