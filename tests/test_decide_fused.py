@@ -18,8 +18,8 @@ import pytest
 import yaml
 
 from clearline.core import decide as D
+from clearline.core.policy import buckets, kernel_fused
 from clearline.core.policy import kernel as K
-from clearline.core.policy import kernel_fused
 from clearline.core.policy.compiled import compile_policy
 from clearline.core.policy.evaluate import Columns
 from clearline.core.policy.fields import CONDITION_FIELDS
@@ -202,3 +202,17 @@ def test_decide_gives_the_same_table_with_and_without_the_fused_loop(
     plain = D.decide(features, scored, policy, **kw)
     assert fused.equals(plain)
     assert (fused["layer"] == "regulatory").any() and (fused["action"] == "close").any()
+
+
+def test_the_compiled_bucket_pass_flags_the_rows_the_numpy_pass_flags() -> None:
+    rng = np.random.default_rng(4)
+    n = 50_000
+    keys = pl.Series([f"h{i}" for i in rng.integers(0, n // 2, n)])
+    limit = rng.choice([0.0, 50_000, 100_000, 150_000], n)
+    action = rng.integers(0, 5, n).astype(np.int8)
+    closed = rng.random(n) < 0.05
+    for cap in (100_000.0, 200_000.0, 10.0**9):
+        args = (keys.hash().to_numpy(), limit, action, closed, cap)
+        got, ref = buckets.suspects(*args), buckets.suspects_numpy(*args)
+        assert np.array_equal(got, ref)
+        assert got.any() == (cap < 10.0**9)

@@ -6,9 +6,9 @@
 - household: the drawable lines of a household sum to at most the cap. Kept and raised
   lines are scaled down pro rata first; decreased lines only if they alone exceed it.
 
-Household sums use a hash-bucket pass that is exact where it matters: rows whose bucket
-total (an upper bound of their household total) stays under the cap cannot be capped;
-the few others are grouped exactly by their household key.
+Household sums use a hash-bucket pass (:mod:`.buckets`) that is exact where it matters:
+rows whose bucket total (an upper bound of their household total) stays under the cap
+cannot be capped; the few others are grouped exactly by their household key.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from clearline.core.policy import buckets
 from clearline.core.policy.compiled import DEC, INC, KEEP
 from clearline.core.policy.evaluate import Columns
 from clearline.core.policy.kernel import State, round_down
@@ -62,13 +63,6 @@ def household_ids(frame: pl.DataFrame) -> pl.Series:
     return frame.select(pl.coalesce("household_id", "borrower_id")).to_series()
 
 
-def _group_sums(keys: pl.Series, values: list[np.ndarray], suspect: np.ndarray) -> list[np.ndarray]:
-    """Exact per-household sums of ``values`` for the ``suspect`` rows only."""
-    idx = np.flatnonzero(suspect)
-    codes = keys.gather(idx).rank("dense").to_numpy().astype(np.intp)
-    return [np.bincount(codes, weights=v[idx])[codes] for v in values]
-
-
 def household_cap(policy: Policy, keys: pl.Series, st: State, closed: np.ndarray) -> None:
     """Scale a household's drawable limits down to the cap (see module docstring)."""
     n = st.limit.shape[0]
@@ -78,27 +72,26 @@ def household_cap(policy: Policy, keys: pl.Series, st: State, closed: np.ndarray
     if cfg is None or n == 0:
         return
     cap = cfg.limit
-    drawable = _drawable(st, closed)
-    soft = drawable & (st.action <= KEEP)  # increase or keep
-    hard = drawable & (st.action == DEC)
-    w_soft = np.where(soft, st.limit, 0.0)
-    w_hard = np.where(hard, st.limit, 0.0)
-    total = w_soft + w_hard
-    buckets = 1 << max(10, int(2 * n - 1).bit_length())
-    slot = (keys.hash().to_numpy() & np.uint64(buckets - 1)).astype(np.intp)
-    # Compare per bucket, then gather one byte per row (not a float64: cache-friendlier).
-    suspect = (np.bincount(slot, weights=total, minlength=buckets) > cap)[slot]
+    suspect = buckets.suspects(keys.hash().to_numpy(), st.limit, st.action, closed, cap)
     if not suspect.any():
         return
-    p_soft, p_hard = _group_sums(keys, [w_soft, w_hard], suspect)
+    # Every row of a suspect's household is a suspect too (same key, same bucket), so
+    # sums over the suspects grouped by key are the exact household sums.
     s = np.flatnonzero(suspect)
-    limit, hh_total = st.limit[s], p_soft + p_hard
+    action, limit = st.action[s], st.limit[s]
+    drawable = ~closed[s] & (action <= DEC)
+    soft = drawable & (action <= KEEP)  # increase or keep
+    hard = drawable & (action == DEC)
+    codes = keys.gather(s).rank("dense").to_numpy().astype(np.intp)
+    p_soft = np.bincount(codes, weights=np.where(soft, limit, 0.0))[codes]
+    p_hard = np.bincount(codes, weights=np.where(hard, limit, 0.0))[codes]
+    hh_total = p_soft + p_hard
     with np.errstate(divide="ignore", invalid="ignore"):
         f_soft = np.where(p_hard >= cap, 0.0, (cap - p_hard) / p_soft)
         f_hard = np.where(p_hard > cap, cap / p_hard, 1.0)
-    factor = np.where(soft[s], f_soft, np.where(hard[s], f_hard, 1.0))
+    factor = np.where(soft, f_soft, np.where(hard, f_hard, 1.0))
     scaled = round_down(limit * factor, policy.line.round_to)
-    applied = (soft[s] | hard[s]) & (hh_total > cap) & (scaled < limit)
+    applied = (soft | hard) & (hh_total > cap) & (scaled < limit)
     st.limit[s] = np.where(applied, scaled, limit)
     st.extra["hh_cap"][s] = applied
     st.extra["hh_total"][s] = hh_total

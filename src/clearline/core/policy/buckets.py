@@ -1,0 +1,62 @@
+"""Which rows could belong to a household over the cap: one pass over hash buckets.
+
+Rows are summed per bucket of their household key's 64-bit hash (a bucket total is an
+upper bound of every household total in it, limits being non-negative); only rows of a
+bucket over the cap need the exact per-household sums. With about two buckets per row
+most buckets hold one household, so the exact step sees few rows. The compiled loop and
+the numpy twin give the same rows (``tests/test_decide_fused.py``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from clearline.core.policy.compiled import DEC
+
+try:
+    from numba import njit
+
+    HAVE_NUMBA = True
+except ImportError:  # pragma: no cover - exercised only where numba is absent
+    HAVE_NUMBA = False
+
+
+def _n_buckets(n: int) -> int:
+    return 1 << max(10, int(2 * n - 1).bit_length())
+
+
+def suspects_numpy(
+    hashes: np.ndarray, limit: np.ndarray, action: np.ndarray, closed: np.ndarray, cap: float
+) -> np.ndarray:
+    """Rows whose bucket's drawable limits sum above ``cap``."""
+    buckets = _n_buckets(hashes.shape[0])
+    slot = (hashes & np.uint64(buckets - 1)).astype(np.intp)
+    total = np.where(~closed & (action <= DEC), limit, 0.0)
+    # Compare per bucket, then gather one byte per row (not a float64: cache-friendlier).
+    return (np.bincount(slot, weights=total, minlength=buckets) > cap)[slot]
+
+
+def _suspect_rows(hashes, limit, action, closed, cap, mask, out):  # type: ignore[no-untyped-def]
+    totals = np.zeros(mask + 1)
+    for i in range(hashes.shape[0]):
+        if not closed[i] and action[i] <= DEC:
+            totals[hashes[i] & mask] += limit[i]
+    over = totals > cap
+    for i in range(hashes.shape[0]):
+        out[i] = over[hashes[i] & mask]
+
+
+if HAVE_NUMBA:
+    _suspect_rows = njit(cache=True, nogil=True)(_suspect_rows)
+
+
+def suspects(
+    hashes: np.ndarray, limit: np.ndarray, action: np.ndarray, closed: np.ndarray, cap: float
+) -> np.ndarray:
+    """:func:`suspects_numpy` in two compiled passes where numba is installed."""
+    if not HAVE_NUMBA:
+        return suspects_numpy(hashes, limit, action, closed, cap)
+    out = np.empty(hashes.shape[0], dtype=bool)
+    mask = np.uint64(_n_buckets(hashes.shape[0]) - 1)
+    _suspect_rows(hashes, limit, action, closed, float(cap), mask, out)
+    return out
