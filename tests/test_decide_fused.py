@@ -24,7 +24,7 @@ from clearline.core.policy.compiled import compile_policy
 from clearline.core.policy.evaluate import Columns
 from clearline.core.policy.fields import CONDITION_FIELDS
 from clearline.core.policy.load import parse_policy
-from clearline.core.policy.regulatory import household_ids, regulatory, settle
+from clearline.core.policy.regulatory import household_ids, regulatory
 from clearline.core.policy.trace import path_keys
 
 POLICIES = Path(__file__).resolve().parents[1] / "policies"
@@ -157,7 +157,7 @@ def test_the_fused_loop_leaves_the_state_of_the_numpy_steps(name: str, history: 
         K.macro(policy, c, ref, active)
         regulatory(policy, cols, keys, ref, closed)
         got, before = kernel_fused.layers(policy, c, cols, base, closed, active)
-        settle(policy, keys, got, closed, before)
+        kernel_fused.settle(policy, keys, got, closed, before)
         for field in ("grade", "rule", "entry", "src", "intended", "action", "limit", "held",
                       "sized_to_keep", "biz", "macro", "before_macro"):  # fmt: skip
             a, b = getattr(ref, field), getattr(got, field)
@@ -181,7 +181,7 @@ def test_every_branch_is_reached_somewhere_in_the_variants() -> None:
         features, scored = book(6000, seed=len(name))
         c, cols, base, closed, keys = _inputs(policy, features, scored)
         st, before = kernel_fused.layers(policy, c, cols, base, closed, True)
-        settle(policy, keys, st, closed, before)
+        kernel_fused.settle(policy, keys, st, closed, before)
         seen["biz"] |= bool((st.biz >= 0).any())
         seen["macro"] |= bool(st.macro.any())
         seen["unverified"] |= bool((st.extra["line_cap"] == 2).any())

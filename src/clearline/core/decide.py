@@ -39,7 +39,7 @@ from clearline.core.policy.reasoning import (
     reason_strings,
     score_code_matrix,
 )
-from clearline.core.policy.regulatory import household_ids, regulatory, settle
+from clearline.core.policy.regulatory import household_ids, regulatory
 from clearline.core.schema import ADVERSE_ACTIONS, DECISION_COLUMNS, LAYERS
 
 CLOSED_CODE = T.CLOSED_CODE
@@ -241,7 +241,7 @@ def _layers(
     (the two give the same state; ``tests/test_decide_fused.py``)."""
     if kernel_fused.HAVE_NUMBA:
         st, before = kernel_fused.layers(policy, c, cols, base, closed, macro_active)
-        settle(policy, households, st, closed, before)
+        kernel_fused.settle(policy, households, st, closed, before)
         return st
     st = K.individual(policy, c, cols, base)
     K.business(policy, c, cols, st)

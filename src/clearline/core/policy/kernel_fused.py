@@ -18,11 +18,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import polars as pl
 
 from clearline.core.policy.compiled import CLOSE, DEC, INC, KEEP, Compiled
 from clearline.core.policy.evaluate import Columns
 from clearline.core.policy.kernel import _ROUND_EPS, State, first_match, history, matrix_table
 from clearline.core.policy.model import Policy
+from clearline.core.policy.regulatory import household_cap
 
 try:
     from numba import njit
@@ -37,6 +39,8 @@ _UNVERIFIED = {"skip": 0.0, "no_increase": 1.0, "zero": 2.0}
 
 def _size(old: float, want: int, factor: float, line: np.ndarray) -> tuple[int, float]:
     """One row of :func:`kernel.size`: ``(action, limit)`` after sizing."""
+    if want != INC and want != DEC:  # only these move the limit: skip the division
+        return want, (0.0 if want == CLOSE else old)
     sized = np.floor(old * factor / line[2] + _ROUND_EPS) * line[2]
     if sized == sized:  # np.clip keeps NaN
         sized = min(max(sized, line[0]), line[1])
@@ -119,12 +123,12 @@ def _rows(
                 macro_out[i] = True
         before_reg_out[i] = lim
         line_cap_out[i] = 0
-        if income[0] > 0.0:
+        if income[0] > 0.0 and not closed[i] and act <= DEC:  # a drawable line
             v = verified[i]
             cap = np.floor(income[1] * (monthly[i] * 12.0) / line[2] + _ROUND_EPS) * line[2]
             if not v:
                 cap = np.inf if income[2] == 0.0 else (o if income[2] == 1.0 else 0.0)
-            if not closed[i] and act <= DEC and lim > cap:
+            if lim > cap:
                 lim = cap
                 line_cap_out[i] = 1 if v else 2
         action_out[i] = act
@@ -201,3 +205,21 @@ def layers(
     )  # fmt: skip
     st.extra["path_part"] = path
     return st, before
+
+
+def _rederive(limit, before, old, action):  # type: ignore[no-untyped-def]
+    for i in range(limit.shape[0]):
+        if limit[i] < before[i]:
+            action[i] = DEC if limit[i] < old[i] else (INC if limit[i] > old[i] else KEEP)
+
+
+if HAVE_NUMBA:
+    _rederive = njit(cache=True, nogil=True)(_rederive)
+
+
+def settle(
+    policy: Policy, keys: pl.Series, st: State, closed: np.ndarray, before: np.ndarray
+) -> None:
+    """:func:`regulatory.settle` with the action re-derived in one compiled pass."""
+    household_cap(policy, keys, st, closed)
+    _rederive(st.limit, before, st.old, st.action)
