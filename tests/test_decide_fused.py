@@ -216,3 +216,16 @@ def test_the_compiled_bucket_pass_flags_the_rows_the_numpy_pass_flags() -> None:
         got, ref = buckets.suspects(*args), buckets.suspects_numpy(*args)
         assert np.array_equal(got, ref)
         assert got.any() == (cap < 10.0**9)
+
+
+def test_distinct_hashes_are_told_from_repeated_ones_including_the_zero_marker() -> None:
+    rng = np.random.default_rng(9)
+    h = rng.integers(1, 2**63, 100_000, dtype=np.uint64)
+    assert buckets.all_distinct(h)
+    assert not buckets.all_distinct(np.append(h, h[12345]))
+    assert buckets.all_distinct(np.append(h, np.uint64(0)))
+    assert not buckets.all_distinct(np.array([0, 5, 0], dtype=np.uint64))
+    # colliding low bits (same slot) but different values are still distinct
+    same_slot = np.uint64(1 << 40) * np.arange(1, 50, dtype=np.uint64) + np.uint64(7)
+    assert buckets.all_distinct(same_slot)
+    assert not buckets.all_distinct(np.append(same_slot, same_slot[-1]))

@@ -26,8 +26,8 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
+from clearline.core.policy import buckets, kernel_fused
 from clearline.core.policy import kernel as K
-from clearline.core.policy import kernel_fused
 from clearline.core.policy import trace as T
 from clearline.core.policy.compiled import ACTION_NAMES, Compiled, compile_policy
 from clearline.core.policy.evaluate import Columns
@@ -91,7 +91,7 @@ def _check_inputs(
 
 def _unique(ids: pl.Series) -> bool:
     """Whether ids are distinct; distinct 64-bit hashes prove it without string hashing."""
-    if ids.hash().n_unique() == ids.len():
+    if buckets.all_distinct(ids.hash().to_numpy()):
         return True
     return ids.n_unique() == ids.len()  # a hash collision or a real duplicate
 

@@ -1,4 +1,7 @@
-"""Which rows could belong to a household over the cap: one pass over hash buckets.
+"""Hash-table passes of decide: households that could be over the cap, distinct ids.
+
+**Household cap.** Which rows could belong to a household over the cap: one pass over
+hash buckets.
 
 Rows are summed per bucket of their household key's 64-bit hash (a bucket total is an
 upper bound of every household total in it, limits being non-negative); only rows of a
@@ -7,11 +10,15 @@ table (4 MB for a million rows) in cache, which makes the pass three times faste
 with two buckets per row; the price is more rows for the exact step (on the benchmark
 book 5 % instead of 0.7 %, a few milliseconds). The compiled loop and the numpy twin
 give the same rows (``tests/test_decide_fused.py``).
+
+**Distinct ids.** Whether 64-bit id hashes are all distinct, by inserting them into an
+open-addressing table (one pass, about 4x faster than polars' ``n_unique`` here).
 """
 
 from __future__ import annotations
 
 import numpy as np
+import polars as pl
 
 from clearline.core.policy.compiled import DEC
 
@@ -62,3 +69,35 @@ def suspects(
     mask = np.uint64(_n_buckets(hashes.shape[0]) - 1)
     _suspect_rows(hashes, limit, action, closed, float(cap), mask, out)
     return out
+
+
+def _all_distinct(hashes, bits):  # type: ignore[no-untyped-def]
+    mask = np.uint64((1 << bits) - 1)
+    table = np.zeros(1 << bits, dtype=np.uint64)  # 0 marks an empty slot
+    zero_seen = False
+    for i in range(hashes.shape[0]):
+        x = hashes[i]
+        if x == 0:  # the empty marker itself: tracked apart
+            if zero_seen:
+                return False
+            zero_seen = True
+            continue
+        j = x & mask
+        while table[j] != 0:
+            if table[j] == x:
+                return False
+            j = (j + np.uint64(1)) & mask
+        table[j] = x
+    return True
+
+
+if HAVE_NUMBA:
+    _all_distinct = njit(cache=True, nogil=True)(_all_distinct)
+
+
+def all_distinct(hashes: np.ndarray) -> bool:
+    """Whether the uint64 ``hashes`` are pairwise distinct."""
+    if not HAVE_NUMBA:
+        return bool(pl.Series(hashes).n_unique() == hashes.shape[0])
+    bits = max(10, int(2 * hashes.shape[0]).bit_length())  # at most half full
+    return bool(_all_distinct(hashes, bits))
