@@ -99,14 +99,17 @@ def _unique(ids: pl.Series) -> bool:
 def _join(
     features: pl.DataFrame, scored: pl.DataFrame, columns: tuple[str, ...], aligned: bool
 ) -> pl.DataFrame:
-    s = scored.select(columns).with_columns(
-        pl.col("score").cast(pl.Float64), pl.col("pd").cast(pl.Float64)
-    )
-    base = features.drop([c for c in ("score", "pd", "as_of") if c in features.columns])
+    # Series operations, not a select: a one-household review pays the query engine's
+    # fixed cost on every call.
+    s = [scored.get_column(c) for c in columns[1:]]
+    s = [x.cast(pl.Float64) if x.name in ("score", "pd") else x for x in s]
+    stale = [c for c in ("score", "pd", "as_of") if c in features.columns]
+    base = features.drop(stale) if stale else features
     if aligned:
         # Scores usually come in feature order: skip the join.
-        return base.hstack(s.drop("account_id").get_columns())
-    return base.join(s, on="account_id", how="left", maintain_order="left")
+        return base.hstack(s)
+    right = pl.DataFrame([scored.get_column("account_id"), *s])
+    return base.join(right, on="account_id", how="left", maintain_order="left")
 
 
 def decide(
