@@ -22,6 +22,18 @@ import polars as pl
 
 from clearline.core.policy.compiled import DEC
 
+
+def read_only(a: np.ndarray) -> np.ndarray:
+    """A read-only view: numba compiles one version per mix of writable and read-only
+    arguments (polars hands out either), so inputs always go in read-only (and the
+    cached machine code is found for every caller)."""
+    if not a.flags.writeable:
+        return a
+    view = a.view()
+    view.flags.writeable = False
+    return view
+
+
 try:
     from numba import njit
 
@@ -67,7 +79,8 @@ def suspects(
         return suspects_numpy(hashes, limit, action, closed, cap)
     out = np.empty(hashes.shape[0], dtype=bool)
     mask = np.uint64(_n_buckets(hashes.shape[0]) - 1)
-    _suspect_rows(hashes, limit, action, closed, float(cap), mask, out)
+    ro = read_only
+    _suspect_rows(ro(hashes), ro(limit), ro(action), ro(closed), float(cap), mask, out)
     return out
 
 
@@ -100,4 +113,4 @@ def all_distinct(hashes: np.ndarray) -> bool:
     if not HAVE_NUMBA:
         return bool(pl.Series(hashes).n_unique() == hashes.shape[0])
     bits = max(10, int(2 * hashes.shape[0]).bit_length())  # at most half full
-    return bool(_all_distinct(hashes, bits))
+    return bool(_all_distinct(read_only(hashes), bits))

@@ -20,6 +20,7 @@ import math
 import numpy as np
 import polars as pl
 
+from clearline.core.policy.buckets import read_only
 from clearline.core.policy.compiled import CLOSE, DEC, INC, KEEP, Compiled
 from clearline.core.policy.evaluate import Columns
 from clearline.core.policy.kernel import _ROUND_EPS, State, first_match, history, matrix_table
@@ -195,11 +196,13 @@ def layers(
         extra={"line_cap": np.empty(n, i8)},
     )  # fmt: skip
     before, path = np.empty(n), np.empty(n, dtype=np.int64)
+    ro = read_only
     _rows(
-        rule, biz_in, base["score"], base["pd"], base["utilisation"], base["old"], days,
-        adverse, closed, monthly, verified,
-        c.grade_min_score, c.grade_max_pd, cuts, table, c.src_action, c.src_factor,
-        c.n_rules, hyst, limits, c.biz_action, c.biz_factor, m_action, c.macro_factor, income,
+        ro(rule), ro(biz_in), ro(base["score"]), ro(base["pd"]), ro(base["utilisation"]),
+        ro(base["old"]), ro(days), ro(adverse), ro(closed), ro(monthly), ro(verified),
+        ro(c.grade_min_score), ro(c.grade_max_pd), ro(cuts), ro(table), ro(c.src_action),
+        ro(c.src_factor), c.n_rules, ro(hyst), ro(limits), ro(c.biz_action), ro(c.biz_factor),
+        ro(m_action), ro(c.macro_factor), ro(income),
         st.grade, st.entry, st.src, st.intended, st.action, st.limit, st.held,
         st.sized_to_keep, st.biz, st.macro, st.before_macro, st.extra["line_cap"], before, path,
     )  # fmt: skip
