@@ -229,3 +229,14 @@ def test_distinct_hashes_are_told_from_repeated_ones_including_the_zero_marker()
     same_slot = np.uint64(1 << 40) * np.arange(1, 50, dtype=np.uint64) + np.uint64(7)
     assert buckets.all_distinct(same_slot)
     assert not buckets.all_distinct(np.append(same_slot, same_slot[-1]))
+
+
+def test_warm_compiles_the_one_version_decide_then_uses() -> None:
+    kernel_fused.warm()
+    loops = (kernel_fused._rows, kernel_fused._rederive, buckets._suspect_rows)
+    loops += (buckets._all_distinct,)
+    assert all(len(f.signatures) == 1 for f in loops)
+    features, scored = book(500, seed=2)
+    kw = {"model_version": "m", "as_of": np.datetime64("2025-06-30").item(), "trace": "path"}
+    D.decide(features, scored, VARIANTS["tightened"](), **kw)
+    assert [len(f.signatures) for f in loops] == [1, 1, 1, 1]

@@ -21,6 +21,7 @@ from clearline.api.batcher import ReviewBatcher
 from clearline.api.db import Database
 from clearline.api.limits import BodyLimit
 from clearline.api.routes import ROUTERS
+from clearline.core.policy import kernel_fused
 from clearline.services.deployment import Deployer, Source
 from clearline.services.feature_snapshot import FeatureSnapshot
 from clearline.store.db import upgrade
@@ -93,6 +94,7 @@ def _warm_up(app: FastAPI) -> None:
     worker starts, so that its first review does not wait seconds for them. A service
     that cannot deploy yet still starts; its reviews say why (503)."""
     try:
+        kernel_fused.warm()
         app.state.deployer.current()
         with app.state.db.read() as conn:
             app.state.snapshot.warm(conn)

@@ -114,3 +114,11 @@ def all_distinct(hashes: np.ndarray) -> bool:
         return bool(pl.Series(hashes).n_unique() == hashes.shape[0])
     bits = max(10, int(2 * hashes.shape[0]).bit_length())  # at most half full
     return bool(_all_distinct(read_only(hashes), bits))
+
+
+def warm() -> None:
+    """Compile both passes now (see :func:`kernel_fused.warm`)."""
+    if HAVE_NUMBA:
+        u8, f8 = np.zeros(1, dtype=np.uint64), np.zeros(1)
+        suspects(u8, f8, np.zeros(1, dtype=np.int8), np.zeros(1, dtype=bool), 1.0)
+        all_distinct(u8)

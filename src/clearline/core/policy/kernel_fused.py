@@ -20,6 +20,7 @@ import math
 import numpy as np
 import polars as pl
 
+from clearline.core.policy import buckets
 from clearline.core.policy.buckets import read_only
 from clearline.core.policy.compiled import CLOSE, DEC, INC, KEEP, Compiled
 from clearline.core.policy.evaluate import Columns
@@ -225,4 +226,24 @@ def settle(
 ) -> None:
     """:func:`regulatory.settle` with the action re-derived in one compiled pass."""
     household_cap(policy, keys, st, closed)
-    _rederive(st.limit, before, st.old, st.action)
+    _rederive(st.limit, before, read_only(st.old), st.action)
+
+
+def warm() -> None:
+    """Compile the loops now (or load them from numba's cache), with the argument types
+    :func:`layers` and :func:`settle` use: a service worker calls this as it starts, so
+    its first review does not wait for the compiler."""
+    if not HAVE_NUMBA:
+        return
+    f8, i8, i16, i64, b1 = (
+        np.empty(0, dtype=t) for t in (np.float64, np.int8, np.int16, np.int64, np.bool_)
+    )
+    ro = read_only
+    _rows(
+        ro(i16), ro(i16), ro(f8), ro(f8), ro(f8), ro(f8), ro(f8), ro(b1), ro(b1), ro(f8),
+        ro(b1), ro(f8), ro(f8), ro(f8), ro(i16), ro(i8), ro(f8), 0, ro(f8), ro(f8), ro(i8),
+        ro(f8), ro(i8), ro(f8), ro(f8),
+        i8, i16, i16, i8, i8, f8, b1, b1, i8, b1, i8, i8, f8, i64,
+    )  # fmt: skip
+    _rederive(f8, f8, ro(f8), i8)
+    buckets.warm()
