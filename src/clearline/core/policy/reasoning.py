@@ -14,7 +14,11 @@ from functools import lru_cache
 import numpy as np
 import polars as pl
 
+from clearline.core.policy.buckets import HAVE_NUMBA, read_only
 from clearline.core.reasons import FALLBACK_FEATURE_CODE, feature_codes
+
+if HAVE_NUMBA:
+    from numba import njit
 
 MAX_REASONS = 4
 
@@ -94,22 +98,16 @@ def index_tuples(
     and compacted once, so the result describes the same codes as
     ``score_code_matrix`` of the names.
     """
-    n = idx.len()
-    raw = _index_columns(idx)
-    k = raw.shape[0]
-    if k == 0:
-        return np.zeros(n, dtype=np.int64), np.full((1, width), -1, dtype=np.int16)
-    if raw.size and (raw.min() < -1 or raw.max() >= len(features)):
-        bad = int(raw[(raw < -1) | (raw >= len(features))][0])
-        raise ValueError(
-            f"score_reason_idx holds {bad}, outside score_features (0..{len(features) - 1})"
-        )
     radix = len(features) + 1
-    key = np.zeros(n, dtype=np.int64)
-    for j in range(k - 1, -1, -1):  # raw[j] is reason j of every row (k, n)
-        key *= radix
-        key += raw[j]
-        key += 1
+    block = _integer_block(idx)
+    if block is not None:  # the usual Array(Int16, 4): one compiled pass, no copies
+        k = block.shape[1]
+        key = np.empty(block.shape[0], dtype=np.int64)
+        in_range = _block_keys(read_only(block), radix, key)
+    if block is None or not in_range:
+        key, k = _keys_by_columns(_index_columns(idx), features)
+    if k == 0:
+        return np.zeros(idx.len(), dtype=np.int64), np.full((1, width), -1, dtype=np.int16)
     if radix**k <= 1 << 24:
         ids, distinct = dense(key, radix**k)
     else:
@@ -121,6 +119,58 @@ def index_tuples(
     # digit - 1 is the feature index; -1 (no reason) reads the appended -1 of ``lut``.
     lut = _feature_lut(tuple(features))
     return ids, _compact(lut[digits - 1].astype(np.int16), width)
+
+
+def _keys_by_columns(raw: np.ndarray, features: Sequence[str]) -> tuple[np.ndarray, int]:
+    """Mixed-radix tuple key per row of ``(k, n)`` indices; refuses out-of-range ones."""
+    k, n = raw.shape
+    if raw.size and (raw.min() < -1 or raw.max() >= len(features)):
+        bad = int(raw[(raw < -1) | (raw >= len(features))][0])
+        raise ValueError(
+            f"score_reason_idx holds {bad}, outside score_features (0..{len(features) - 1})"
+        )
+    key = np.zeros(n, dtype=np.int64)
+    for j in range(k - 1, -1, -1):  # raw[j] is reason j of every row
+        key *= len(features) + 1
+        key += raw[j]
+        key += 1
+    return key, k
+
+
+def _integer_block(idx: pl.Series) -> np.ndarray | None:
+    """The ``(n, k)`` integer block of a non-empty Array column without nulls, as a
+    view; None for anything else (lists, floats, nulls), which takes the column path."""
+    dtype = idx.dtype
+    if not isinstance(dtype, pl.Array) or not dtype.inner.is_integer() or dtype.size == 0:
+        return None
+    if idx.len() == 0 or idx.has_nulls():
+        return None
+    block = idx.to_numpy()
+    if block.ndim != 2 or block.dtype.kind not in "iu":
+        return None
+    return block
+
+
+def _block_keys(block, radix, out):  # type: ignore[no-untyped-def]
+    """The same keys as :func:`_keys_by_columns`, row by row; False if an index is out
+    of range (the caller then takes the column path, which names it)."""
+    for i in range(block.shape[0]):
+        key = 0
+        for j in range(block.shape[1] - 1, -1, -1):
+            v = block[i, j]
+            if v < -1 or v >= radix - 1:
+                return False
+            key = key * radix + v + 1
+        out[i] = key
+    return True
+
+
+if HAVE_NUMBA:
+    _block_keys = njit(cache=True, nogil=True)(_block_keys)
+else:  # pragma: no cover - without numba the column path does it in numpy
+
+    def _block_keys(block, radix, out):  # type: ignore[no-untyped-def]
+        return False
 
 
 def _index_columns(idx: pl.Series) -> np.ndarray:
@@ -186,9 +236,9 @@ def dense(keys: np.ndarray, space: int) -> tuple[np.ndarray, np.ndarray]:
         present = np.bincount(keys, minlength=space) > 0
         distinct = np.flatnonzero(present)
         lookup = np.cumsum(present) - 1
-        return lookup[keys].astype(np.int64), distinct
+        return lookup[keys].astype(np.int64, copy=False), distinct
     distinct, ids = np.unique(keys, return_inverse=True)
-    return ids.astype(np.int64), distinct
+    return ids.astype(np.int64, copy=False), distinct
 
 
 def code_tuples(score_codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -227,7 +277,8 @@ def reason_strings(
     names = code_table().codes
     n_tuples = max(1, tuple_codes.shape[0])
     combo, distinct = dense(
-        path_ids.astype(np.int64) * n_tuples + tuple_ids, max(1, len(path_parts) * n_tuples)
+        path_ids.astype(np.int64, copy=False) * n_tuples + tuple_ids,
+        max(1, len(path_parts) * n_tuples),
     )
     texts = []
     for c in distinct.tolist():
