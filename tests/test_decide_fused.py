@@ -16,6 +16,8 @@ import numpy as np
 import polars as pl
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from clearline.core import decide as D
 from clearline.core.policy import buckets, kernel_fused
@@ -240,3 +242,27 @@ def test_warm_compiles_the_one_version_decide_then_uses() -> None:
     kw = {"model_version": "m", "as_of": np.datetime64("2025-06-30").item(), "trace": "path"}
     D.decide(features, scored, VARIANTS["tightened"](), **kw)
     assert [len(f.signatures) for f in loops] == [1, 1, 1, 1]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(1, 40),
+    name=st.sampled_from(["tightened", "business_cut_macro", "income_zero", "pd_bounds"]),
+)
+def test_small_books_decide_the_same_with_and_without_the_fused_loop(
+    seed: int, n: int, name: str
+) -> None:
+    policy = VARIANT_CACHE.setdefault(name, VARIANTS[name]())
+    features, scored = book(n, seed=seed, history=seed % 2 == 0)
+    kw = {"model_version": "m", "as_of": np.datetime64("2025-06-30").item(), "trace": "full"}
+    fused = D.decide(features, scored, policy, **kw)
+    kernel_fused.HAVE_NUMBA = False
+    try:
+        plain = D.decide(features, scored, policy, **kw)
+    finally:
+        kernel_fused.HAVE_NUMBA = True
+    assert fused.equals(plain)
+
+
+VARIANT_CACHE: dict[str, object] = {}
