@@ -274,3 +274,13 @@ def test_many_ties_rank_like_rank_lost_on_random_plans() -> None:
         top = int(rng.integers(1, p + 3))
         s, i, lost = kernel_numpy.run_numpy(list(M), 300, arrays, 0.0, top)
         _assert_same(plan.run(M, top=top), (s, plan.pd_of(s), i, lost))
+
+
+def test_without_lost_points_the_scores_pd_and_reasons_are_the_same(fitted) -> None:
+    sc, X = fitted
+    plan = compile_plan(sc)
+    full = plan.score(X, top=4)
+    lean = plan.score(X, top=4, with_lost=False)
+    for a, b in zip(full[:3], lean[:3], strict=True):
+        assert np.array_equal(a, b)
+    assert full[3].shape == (len(X), 4) and lean[3].shape == (0, 4)

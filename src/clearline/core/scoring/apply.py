@@ -28,7 +28,7 @@ def score_with_reasons(
         (model.model, model.calibrator) if isinstance(model, CalibratedModel) else (model, None)
     )
     if isinstance(base, Scorecard):
-        score, pd_, idx, _ = _plan(base).score(X, top)
+        score, pd_, idx, _ = _plan(base).score(X, top, with_lost=False)
     else:
         score = base.score_points(X)
         pd_ = base.predict_proba(X)[:, 1]

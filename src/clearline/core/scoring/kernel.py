@@ -87,14 +87,15 @@ class ScoringPlan:
         return encode_columns(self, X)
 
     def score(
-        self, X: Any, top: int = 4, *, parallel: bool = False
+        self, X: Any, top: int = 4, *, parallel: bool = False, with_lost: bool = True
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """:meth:`run` on the columns of the frame ``X``: score, pd, reason_idx, lost."""
+        """:meth:`run` on the columns of the frame ``X``: score, pd, reason_idx, lost
+        (``with_lost=False``: lost may come back empty, for callers that only rank)."""
         _check_top(top)
         cols = self.columns(X)
         # Our own encoding: the bin codes are in range by construction, no second pass.
         n = len(cols[0]) if cols else len(X)
-        return self._run(cols, n, int(top), parallel)
+        return self._run(cols, n, int(top), parallel, with_lost)
 
     def run(
         self, M: np.ndarray | list[np.ndarray], top: int = 4, *, parallel: bool = False
@@ -122,12 +123,12 @@ class ScoringPlan:
         return self._run(cols, n, int(top), parallel)
 
     def _run(
-        self, cols: list[np.ndarray], n: int, top: int, parallel: bool
+        self, cols: list[np.ndarray], n: int, top: int, parallel: bool, with_lost: bool = True
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         arrays = {k: getattr(self, k) for k in _ARRAYS}
         if kernel_loops.HAVE_NUMBA:
             score, idx, lost = kernel_loops.run_compiled(
-                cols, n, tuple(arrays.values()), self.empty_score, top, parallel=parallel
+                cols, n, tuple(arrays.values()), self.empty_score, top, parallel, with_lost
             )
         else:  # pragma: no cover - only without numba
             score, idx, lost = kernel_numpy.run_numpy(cols, n, arrays, self.empty_score, top)

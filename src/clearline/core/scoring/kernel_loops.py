@@ -250,6 +250,7 @@ def _score_rows(
     """
     p = len(cols)
     top = idx.shape[1]
+    keep_lost = lost.shape[0] > 0  # a (0, top) array: the caller does not want them
     best = plan[9]
     P = np.empty((max(p, 1), _BLOCK))
     B = np.empty(_BLOCK, dtype=np.int64)
@@ -270,7 +271,8 @@ def _score_rows(
             for k in range(top):
                 t = TI[k, r]
                 idx[b0 + r, k] = t
-                lost[b0 + r, k] = TL[k, r] if t >= 0 else 0.0
+                if keep_lost:
+                    lost[b0 + r, k] = TL[k, r] if t >= 0 else 0.0
 
 
 def _score_chunks(
@@ -308,17 +310,19 @@ def run_compiled(
     empty_score: float,
     top: int,
     parallel: bool = False,
+    with_lost: bool = True,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The numba kernel over ``n`` rows of the feature columns ``cols`` (each contiguous
     float64; one thread unless ``parallel``). ``arrays`` are the plan's arrays in the
     order ``is_num, edge_ptr, edges, spec_ptr, spec_vals, spec_bins, miss_bin, pts_ptr,
-    points, best``."""
+    points, best``. ``with_lost=False`` returns an empty ``(0, top)`` lost array and
+    saves writing ``n x top`` floats nobody reads."""
     typed = NumbaList.empty_list(_COLUMN)
     for c in cols:
         typed.append(c)
     score = np.empty(n)
     idx = np.empty((n, top), dtype=np.int32)
-    lost = np.empty((n, top))
+    lost = np.empty((n if with_lost else 0, top))
     if parallel:
         _score_chunks(typed, n, arrays, float(empty_score), score, idx, lost)
     else:
