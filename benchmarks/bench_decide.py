@@ -122,7 +122,7 @@ def end_to_end(features: pl.DataFrame, policy: object, repeat: int, kw: dict) ->
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--rows", type=int, default=1_000_000)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--policy", default=str(ROOT / "policies" / "baseline.yaml"))
     args = ap.parse_args()
     policy = load_policy(args.policy)
