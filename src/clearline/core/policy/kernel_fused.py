@@ -72,9 +72,8 @@ def _rows(
     has_history = days.shape[0] > 0
     for i in range(rule.shape[0]):
         s, o = score[i], old[i]
-        # Grade and band without data-dependent branches (scores are spread over the
-        # grades, so a loop that exits early mispredicts about once a row): the first
-        # grade whose bounds hold, by selects from the worst up.
+        # The first grade whose bounds hold, by selects from the worst up (the numpy
+        # step's order), and the band by counting the cuts at or below the utilisation.
         g = n_grades - 1
         for k in range(n_grades - 2, -1, -1):
             ok = (no_score[k] | (s >= g_score[k])) & (no_pd[k] | (pd_[i] <= g_pd[k]))
@@ -127,8 +126,9 @@ def _rows(
         line_cap_out[i] = 0
         if income[0] > 0.0 and not closed[i] and act <= DEC:  # a drawable line
             v = verified[i]
-            cap = np.floor(income[1] * (monthly[i] * 12.0) / line[2] + _ROUND_EPS) * line[2]
-            if not v:
+            if v:
+                cap = np.floor(income[1] * (monthly[i] * 12.0) / line[2] + _ROUND_EPS) * line[2]
+            else:
                 cap = np.inf if income[2] == 0.0 else (o if income[2] == 1.0 else 0.0)
             if lim > cap:
                 lim = cap
