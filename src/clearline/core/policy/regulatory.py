@@ -89,8 +89,10 @@ def household_cap(policy: Policy, keys: pl.Series, st: State, closed: np.ndarray
     with np.errstate(divide="ignore", invalid="ignore"):
         f_soft = np.where(p_hard >= cap, 0.0, (cap - p_hard) / p_soft)
         f_hard = np.where(p_hard > cap, cap / p_hard, 1.0)
-    factor = np.where(soft, f_soft, np.where(hard, f_hard, 1.0))
-    scaled = round_down(limit * factor, policy.line.round_to)
+        factor = np.where(soft, f_soft, np.where(hard, f_hard, 1.0))
+        # A household whose soft lines are all 0 has an infinite soft factor: 0 x inf is
+        # NaN, which is not below the limit, so such a line is left as it is.
+        scaled = round_down(limit * factor, policy.line.round_to)
     applied = (soft | hard) & (hh_total > cap) & (scaled < limit)
     st.limit[s] = np.where(applied, scaled, limit)
     st.extra["hh_cap"][s] = applied
