@@ -182,9 +182,11 @@ def decide(
     closed = (df.get_column("status") == "closed").fill_null(False).to_numpy()
 
     st = _layers(policy, c, cols, base, closed, macro_active, household_ids(df))
-    action = np.where(closed, np.int8(1), st.action)  # closed: keep
-    new_limit = np.where(closed, old, st.limit)
-
+    outstanding = cols.number("outstanding")
+    money = kernel_fused.money if kernel_fused.HAVE_NUMBA else K.money
+    action, new_limit, outstanding, exposure, expected_loss = money(
+        st, closed, outstanding, pd_, policy.lgd
+    )
     path_ids, table = T.paths(policy, c, st, closed)
     tuples = (
         code_tuples(score_code_matrix(df.get_column("score_reasons")))
@@ -199,10 +201,6 @@ def decide(
         if trace == "full"
         else T.path_trace(policy, path_ids, table)
     )
-    outstanding = np.nan_to_num(cols.number("outstanding"), nan=0.0)
-    # A frozen, closing or closed line can no longer be drawn: only the balance is at risk.
-    drawable = ~closed & (action <= 2)
-    exposure = np.where(drawable, np.maximum(new_limit, outstanding), outstanding)
     out = pl.DataFrame(
         {
             "account_id": df.get_column("account_id"),
@@ -221,7 +219,7 @@ def decide(
             "model_version": _constant(model_version, n, pl.String),
             "outstanding": outstanding,
             "exposure": exposure,
-            "expected_loss": pd_ * policy.lgd * exposure,
+            "expected_loss": expected_loss,
             "trace": trace_col,
             "class_wide": class_wide,
             "max_apr": _constant(policy.max_apr, n, pl.Float64),

@@ -240,3 +240,20 @@ def macro(policy: Policy, c: Compiled, st: State, active: bool) -> None:
     if not active or policy.macro is None:
         return
     st.macro = overlay(policy, st, c.macro_action[st.grade], c.macro_factor[st.grade])
+
+
+def money(
+    st: State, closed: np.ndarray, outstanding: np.ndarray, pd_: np.ndarray, lgd: float
+) -> tuple[np.ndarray, ...]:
+    """``(action, new limit, outstanding, exposure, expected loss)`` of the final state.
+
+    Closed accounts stay closed (keep, limit unchanged). A frozen, closing or closed line
+    can no longer be drawn: only the balance is at risk; a drawable one risks the larger
+    of its new limit and its balance (a null balance counts as 0).
+    """
+    action = np.where(closed, np.int8(KEEP), st.action)
+    new_limit = np.where(closed, st.old, st.limit)
+    owed = np.nan_to_num(outstanding, nan=0.0)
+    drawable = ~closed & (action <= DEC)
+    exposure = np.where(drawable, np.maximum(new_limit, owed), owed)
+    return action, new_limit, owed, exposure, pd_ * lgd * exposure

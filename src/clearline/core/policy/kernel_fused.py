@@ -229,6 +229,39 @@ def settle(
     _rederive(st.limit, before, read_only(st.old), st.action)
 
 
+def _money_rows(action, limit, old, closed, outstanding, pd_, lgd, out):  # type: ignore[no-untyped-def]
+    act_out, lim_out, owed_out, exp_out, el_out = out
+    for i in range(action.shape[0]):
+        c = closed[i]
+        a = KEEP if c else action[i]
+        nl = old[i] if c else limit[i]
+        o = outstanding[i]
+        o = 0.0 if math.isnan(o) else o
+        e = o
+        if not c and a <= DEC and not nl < o:  # np.maximum: NaN limit stays NaN
+            e = nl
+        act_out[i], lim_out[i], owed_out[i], exp_out[i] = a, nl, o, e
+        el_out[i] = pd_[i] * lgd * e
+
+
+if HAVE_NUMBA:
+    _money_rows = njit(cache=True, nogil=True)(_money_rows)
+
+
+def money(
+    st: State, closed: np.ndarray, outstanding: np.ndarray, pd_: np.ndarray, lgd: float
+) -> tuple[np.ndarray, ...]:
+    """:func:`kernel.money` in one compiled pass."""
+    n = closed.shape[0]
+    out = (np.empty(n, np.int8), np.empty(n), np.empty(n), np.empty(n), np.empty(n))
+    ro = read_only
+    _money_rows(
+        ro(st.action), ro(st.limit), ro(st.old), ro(closed), ro(outstanding), ro(pd_),
+        float(lgd), out,
+    )  # fmt: skip
+    return out
+
+
 def warm() -> None:
     """Compile the loops now (or load them from numba's cache), with the argument types
     :func:`layers` and :func:`settle` use: a service worker calls this as it starts, so
@@ -246,4 +279,5 @@ def warm() -> None:
         i8, i16, i16, i8, i8, f8, b1, b1, i8, b1, i8, i8, f8, i64,
     )  # fmt: skip
     _rederive(f8, f8, ro(f8), i8)
+    _money_rows(ro(i8), ro(f8), ro(f8), ro(b1), ro(f8), ro(f8), 0.45, (i8, f8, f8, f8, f8))
     buckets.warm()
