@@ -6,7 +6,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from clearline.core.policy.evaluate import Columns, predicate
+from clearline.core.policy.evaluate import Columns, holds, predicate
 from clearline.core.policy.expr import ExprError, field_names, parse
 from clearline.core.policy.fields import CONDITION_FIELDS
 
@@ -109,3 +109,23 @@ def test_a_missing_optional_history_column_reads_as_no_history() -> None:
     t, f = predicate(node, Columns(FRAME, CONDITION_FIELDS))
     assert not t.any() and not f.any()  # all unknown
     assert np.array_equal(t, np.zeros(4, dtype=bool))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "dpd_now >= 30",
+        "dpd_now != 35",
+        "utilisation < 0.5 and inquiries_30d >= 2",
+        "utilisation >= 0.9 or dpd_now > 30",
+        "not (utilisation < 0.5) and dpd_now == 0",
+        "monthly_income / dpd_now > 10 or employment == 'student'",
+        "(dpd_now + 1) * 2 <= inquiries_30d and income_verified",
+        "1 < 2 and utilisation <= utilisation",
+        "dpd_now is null or not (inquiries_30d in [0, 7])",
+    ],
+)
+def test_holds_is_the_known_true_mask_of_the_full_evaluation(text: str) -> None:
+    node = parse(text, CONDITION_FIELDS)
+    cols = Columns(FRAME, CONDITION_FIELDS)
+    assert np.array_equal(holds(node, cols), predicate(node, cols)[0])

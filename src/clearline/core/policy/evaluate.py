@@ -230,5 +230,21 @@ def _cmp(node: Cmp, cols: Columns) -> Pred:
 
 
 def holds(node: Node, cols: Columns) -> np.ndarray:
-    """Rows where the condition is known to hold (unknown is not a match)."""
+    """Rows where the condition is known to hold (unknown is not a match).
+
+    The same as ``predicate(node, cols)[0]`` without building the known-false masks
+    where they cannot matter: a conjunction is known true where every part is, a
+    disjunction where one is, and a numeric comparison with a null is false for every
+    operator but ``!=``, so there the comparison itself is the known-true mask.
+    """
+    if isinstance(node, BoolOp):
+        parts = [holds(a, cols) for a in node.args]
+        out = parts[0]
+        for p in parts[1:]:
+            out = out & p if node.op == "and" else out | p
+        return out
+    if isinstance(node, Cmp) and node.op != "!=" and _kind(node.left, cols) == "number":
+        with np.errstate(invalid="ignore"):
+            hit = np.asarray(_num_cmp(node.op, number(node.left, cols), number(node.right, cols)))
+        return _full(cols.n, bool(hit)) if hit.ndim == 0 else hit
     return predicate(node, cols)[0]
