@@ -32,9 +32,7 @@ def _scenario(svc: Service) -> tuple[list, list]:
         )
         assert r.status_code == 201, r.text
         body = r.json()
-        answers.append(
-            [{k: d[k] for k in _KEPT} for d in [body["decision"], *body["household"]]]
-        )
+        answers.append([{k: d[k] for k in _KEPT} for d in [body["decision"], *body["household"]]])
     with engine.connect() as conn:
         lines = conn.execute(
             sa.text("select account_id, credit_limit, status from accounts order by 1")

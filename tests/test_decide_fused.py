@@ -269,3 +269,26 @@ def test_small_books_decide_the_same_with_and_without_the_fused_loop(
 
 
 VARIANT_CACHE: dict[str, object] = {}
+
+
+@pytest.mark.parametrize("name", ["tightened", "business_cut_macro", "income_zero"])
+def test_households_decided_alone_get_the_rows_they_get_in_the_whole_book(name: str) -> None:
+    # A review decides one household: a few rows, through the short-column paths of
+    # ``policy.series``; the whole book goes through polars. They must agree to the byte.
+    policy = VARIANT_CACHE.setdefault(name, VARIANTS[name]())
+    features, scored = book(3000, seed=11, history=True)
+    kw = {"model_version": "m", "as_of": np.datetime64("2025-06-30").item(), "trace": "full"}
+    whole = D.decide(features, scored, policy, **kw)
+    keys = household_ids(features)
+    capped = whole.filter(pl.col("layer") == "regulatory")["account_id"].head(20).to_list()
+    picked = set(keys.filter(features["account_id"].is_in(capped)).to_list())
+    picked |= set(keys.unique(maintain_order=True).head(40).to_list())
+    assert len(picked) > 20
+    ordered = sorted(picked)
+    # one household alone, and batches of several (as a batch of reviews decides them)
+    for group in [[k] for k in ordered] + [ordered[i : i + 6] for i in range(0, len(ordered), 6)]:
+        rows = keys.is_in(group).to_numpy()
+        assert rows.sum() <= 64  # the short-column paths (policy.series.SMALL)
+        alone = D.decide(features.filter(rows), scored.filter(rows), policy, **kw)
+        assert alone.equals(whole.filter(rows)), group
+    assert whole.filter(pl.col("layer") == "regulatory").height > 0

@@ -93,6 +93,25 @@ def test_polars_categorical_dtype_object_and_array_inputs_encode_alike(fitted) -
     assert np.array_equal(plan.encode(arr), want, equal_nan=True)
 
 
+def test_a_boolean_feature_encodes_like_the_scorecard_with_nulls_and_on_every_call() -> None:
+    rng = np.random.default_rng(5)
+    n = 4000
+    flag = rng.random(n) < 0.4
+    y = (rng.random(n) < np.where(flag, 0.1, 0.35)).astype(int)
+    X = pd.DataFrame({"flag": flag, "x": rng.standard_normal(n)})
+    sc = Scorecard(iv_min=0.0, categorical=["flag"]).fit(X, y)
+    assert "flag" in sc.features_
+    plan = compile_plan(sc)
+    values = pl.Series("flag", [True, False, None, True], dtype=pl.Boolean)
+    frame = pl.DataFrame({"flag": values, "x": [0.1, -0.2, 0.3, 2.0]})
+    want = plan.encode(frame.to_pandas().astype({"flag": object}))
+    first, second = plan.encode(frame), plan.encode(frame)  # the second uses kept tables
+    assert np.array_equal(first, want, equal_nan=True)
+    assert np.array_equal(second, want, equal_nan=True)
+    j = sc.features_.index("flag")
+    assert len({first[j][0], first[j][1], first[j][2]}) == 3  # True, False, missing differ
+
+
 def test_values_exactly_on_an_edge_go_to_the_bin_that_starts_there() -> None:
     rng = np.random.default_rng(3)
     x = rng.integers(0, 20, 5000).astype(float)

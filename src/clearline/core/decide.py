@@ -26,7 +26,7 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
-from clearline.core.policy import buckets, kernel_fused
+from clearline.core.policy import buckets, kernel_fused, series
 from clearline.core.policy import kernel as K
 from clearline.core.policy import trace as T
 from clearline.core.policy.compiled import ACTION_NAMES, Compiled, compile_policy
@@ -91,6 +91,8 @@ def _check_inputs(
 
 def _unique(ids: pl.Series) -> bool:
     """Whether ids are distinct; distinct 64-bit hashes prove it without string hashing."""
+    if len(ids) <= series.SMALL:
+        return len(set(ids.to_list())) == len(ids)
     if buckets.all_distinct(ids.hash().to_numpy()):
         return True
     return ids.n_unique() == ids.len()  # a hash collision or a real duplicate
@@ -179,7 +181,7 @@ def decide(
     old = np.nan_to_num(cols.number("credit_limit"), nan=0.0)
     base = {"score": score, "pd": pd_, "utilisation": cols.number("utilisation"), "old": old}
     c = compile_policy(policy)
-    closed = (df.get_column("status") == "closed").fill_null(False).to_numpy()
+    closed = series.known_true(df.get_column("status") == "closed")
 
     st = _layers(policy, c, cols, base, closed, macro_active, household_ids(df))
     outstanding = cols.number("outstanding")
@@ -206,14 +208,14 @@ def decide(
             "account_id": df.get_column("account_id"),
             "borrower_id": df.get_column("borrower_id"),
             "as_of": _constant(as_of, n, pl.Date),
-            "action": pl.Series(ACTION_NAMES).gather(action),
+            "action": series.take(ACTION_NAMES, action, pl.String),
             "old_limit": old,
             "new_limit": new_limit,
             "score": score,
             "pd": pd_,
-            "grade": pl.Series(c.grade_names, dtype=pl.String).gather(st.grade),
+            "grade": series.take(c.grade_names, st.grade, pl.String),
             "reasons": reasons,
-            "layer": pl.Series(LAYERS, dtype=pl.String).gather(layer),
+            "layer": series.take(LAYERS, layer, pl.String),
             "good_standing": df.get_column("good_standing").cast(pl.Boolean),
             "policy_version": _constant(policy.version, n, pl.String),
             "model_version": _constant(model_version, n, pl.String),

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 import numpy as np
 import polars as pl
 
+from clearline.core.policy import series
 from clearline.core.policy.expr import (
     Arith,
     BoolOp,
@@ -69,9 +70,7 @@ class Columns:
                 self._bool[name] = (none, none)
             else:
                 s = self.frame.get_column(name).cast(pl.Boolean)
-                t = s.fill_null(False).to_numpy()
-                f = (~s).fill_null(False).to_numpy()
-                self._bool[name] = (t, f)
+                self._bool[name] = (series.known_true(s), series.known_false(s))
         return self._bool[name]
 
     def string(self, name: str) -> pl.Series:
@@ -138,9 +137,8 @@ def _text(node: Node, cols: Columns) -> pl.Series | str:
 
 
 def _series_pred(result: pl.Series, known: pl.Series) -> Pred:
-    t = result.fill_null(False).to_numpy() & known.to_numpy()
-    f = (~result).fill_null(False).to_numpy() & known.to_numpy()
-    return t, f
+    k = known.to_numpy()
+    return series.known_true(result) & k, series.known_false(result) & k
 
 
 def _broadcast(n: int, x: np.ndarray | float) -> np.ndarray:
@@ -194,7 +192,7 @@ def _in(node: In, cols: Columns) -> Pred:
         if not isinstance(s, pl.Series):
             s = pl.Series([s] * n, dtype=pl.String)
         known = s.is_not_null().to_numpy()
-        hit = s.is_in([str(v) for v in node.values]).fill_null(False).to_numpy() & known
+        hit = series.is_in(s, [str(v) for v in node.values]) & known
     miss = known & ~hit
     return (miss, hit) if node.negated else (hit, miss)
 

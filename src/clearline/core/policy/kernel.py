@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from clearline.core.policy import series
 from clearline.core.policy.compiled import CLOSE, DEC, INC, KEEP, Compiled
 from clearline.core.policy.evaluate import Columns, holds
 from clearline.core.policy.model import Policy
@@ -170,7 +171,7 @@ def history(cols: Columns) -> tuple[np.ndarray, np.ndarray] | None:
     if not cols.has("days_since_last_change"):
         return None
     days = cols.number("days_since_last_change")
-    adverse = cols.string("last_action").is_in(list(_ADVERSE)).fill_null(False).to_numpy()
+    adverse = series.is_in(cols.string("last_action"), _ADVERSE)
     return days, adverse
 
 

@@ -14,6 +14,7 @@ from functools import lru_cache
 import numpy as np
 import polars as pl
 
+from clearline.core.policy import series
 from clearline.core.policy.buckets import HAVE_NUMBA, read_only
 from clearline.core.reasons import FALLBACK_FEATURE_CODE, feature_codes
 
@@ -290,4 +291,4 @@ def reason_strings(
         if tail is not None and len(lead) + len(scores) < MAX_REASONS:
             parts.append(tail)
         texts.append(";".join(list(dict.fromkeys(parts))[:MAX_REASONS]))
-    return pl.Series("reasons", texts, dtype=pl.String).gather(combo)
+    return series.take(texts, combo, pl.String, "reasons")

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from clearline.core.policy import buckets
+from clearline.core.policy import buckets, series
 from clearline.core.policy.compiled import DEC, INC, KEEP
 from clearline.core.policy.evaluate import Columns
 from clearline.core.policy.kernel import State, round_down
@@ -72,7 +72,8 @@ def household_cap(policy: Policy, keys: pl.Series, st: State, closed: np.ndarray
     if cfg is None or n == 0:
         return
     cap = cfg.limit
-    suspect = buckets.suspects(keys.hash().to_numpy(), st.limit, st.action, closed, cap)
+    hashes = series.group_codes(keys)
+    suspect = buckets.suspects(hashes, st.limit, st.action, closed, cap)
     if not suspect.any():
         return
     # Every row of a suspect's household is a suspect too (same key, same bucket), so
@@ -82,7 +83,10 @@ def household_cap(policy: Policy, keys: pl.Series, st: State, closed: np.ndarray
     drawable = ~closed[s] & (action <= DEC)
     soft = drawable & (action <= KEEP)  # increase or keep
     hard = drawable & (action == DEC)
-    codes = keys.gather(s).rank("dense").to_numpy().astype(np.intp)
+    if n <= series.SMALL:  # the codes are exact: no hash can collide
+        codes = np.unique(hashes[s], return_inverse=True)[1].astype(np.intp)
+    else:
+        codes = keys.gather(s).rank("dense").to_numpy().astype(np.intp)
     p_soft = np.bincount(codes, weights=np.where(soft, limit, 0.0))[codes]
     p_hard = np.bincount(codes, weights=np.where(hard, limit, 0.0))[codes]
     hh_total = p_soft + p_hard

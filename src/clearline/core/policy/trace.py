@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from clearline.core.policy import series
 from clearline.core.policy.compiled import INC, LCODE, Compiled
 from clearline.core.policy.kernel import State
 from clearline.core.policy.model import Policy
@@ -138,7 +139,7 @@ def path_trace(policy: Policy, ids: np.ndarray, table: list[Path]) -> pl.Series:
         else json.dumps({**p.trace, **common}, separators=(",", ":"), ensure_ascii=False)
         for p in table
     ]
-    return pl.Series("trace", texts, dtype=pl.String).gather(ids)
+    return series.take(texts, ids, pl.String, "trace")
 
 
 def full_trace(
@@ -152,19 +153,18 @@ def full_trace(
 ) -> pl.Series:
     """Trace JSON per row with the path plus the score, grade, inputs and totals."""
     inputs = sorted(f for f in c.fields if f in frame.columns)
-    idx = pl.Series(ids, dtype=pl.UInt32)
 
     def col(name: str, values: list[Any], dtype: pl.DataType) -> pl.Series:
-        return pl.Series(name, values, dtype=dtype).gather(idx)
+        return series.take(values, ids, dtype, name)
 
     has_macro = col("_m", [p.trace["macro"] is not None for p in table], pl.Boolean())
     has_cap = col("_c", [p.trace["cap"] is not None for p in table], pl.Boolean())
-    names = pl.Series(["increase", "keep", "decrease", "freeze", "close"])
+    names = ["increase", "keep", "decrease", "freeze", "close"]
     cap = policy.effective_household_cap
     df = pl.DataFrame(
         {
             "score": frame.get_column("score"),
-            "grade": pl.Series(c.grade_names).gather(st.grade),
+            "grade": series.take(c.grade_names, st.grade, pl.String),
             "rule": col("rule", [p.trace["rule"] for p in table], pl.String()),
             "band": col("band", [p.trace["band"] for p in table], pl.Int32()),
             "utilisation": frame.get_column("utilisation"),
@@ -173,7 +173,7 @@ def full_trace(
             "business": col("business", [p.trace["business"] for p in table], pl.String()),
             "_m": has_macro,
             "_c": has_cap,
-            "_from": names.gather(st.before_macro),
+            "_from": series.take(names, st.before_macro, pl.String),
             "_hh": st.extra["hh_total"],
             "income_cap": col("ic", [p.trace["income_cap"] for p in table], pl.String()),
         }

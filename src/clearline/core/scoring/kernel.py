@@ -70,6 +70,8 @@ class ScoringPlan:
     binnings: list[Any] = field(repr=False)
     column_names: list[str] = field(repr=False)
     has_names: bool = True
+    #: a categorical feature's encoding tables by its index, built on first use
+    maps: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def encode(self, X: Any) -> np.ndarray:
         """(n_features, n_rows) float64 matrix of ``X`` for :meth:`run`.

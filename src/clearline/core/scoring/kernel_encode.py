@@ -56,7 +56,7 @@ def encode_columns(plan: ScoringPlan, X: Any) -> list[np.ndarray]:
     table.require(plan.features)
     out = []
     for j, (f, b) in enumerate(zip(plan.features, plan.binnings, strict=True)):
-        col = table.numeric(f) if plan.is_num[j] else _category_bins(table, f, b)
+        col = table.numeric(f) if plan.is_num[j] else _category_bins(table, f, b, plan.maps, j)
         out.append(np.ascontiguousarray(col, dtype=np.float64))
     return out
 
@@ -71,28 +71,42 @@ def encode_frame(plan: ScoringPlan, X: Any) -> np.ndarray:
     return M
 
 
-def _category_maps(b: Any) -> tuple[list[str], np.ndarray, int, int]:
-    """Known labels, their bins, and the missing and unseen bins of a categorical binning."""
+def _category_maps(b: Any) -> tuple[Any, np.ndarray, int]:
+    """Known labels (as an Arrow value set), the bin of each followed by the unseen bin
+    (as float64, a lookup table), and the missing bin of a categorical binning."""
     known = [str(c) for g in b.groups for c in g]
     bins = b.index_codes(np.arange(len(known)), np.array(known, dtype=object))
     missing = int(b.index_codes(np.array([-1]), np.array([], dtype=object))[0])
     unseen = int(b.index_codes(np.array([0]), np.array([_UNSEEN], dtype=object))[0])
-    return known, np.asarray(bins, dtype=np.int64), missing, unseen
+    lut = np.append(np.asarray(bins, dtype=np.int64), unseen).astype(np.float64)
+    return pa.array(known, type=pa.large_string()), lut, missing
 
 
-def _category_bins(table: Table, name: str, b: Any) -> np.ndarray:
-    """Bin code (as float64) of every row of categorical feature ``name``."""
+def _category_bins(table: Table, name: str, b: Any, maps: dict[Any, Any], j: int) -> np.ndarray:
+    """Bin code (as float64) of every row of categorical feature ``name`` (the
+    ``j``-th); ``maps`` keeps each binning's lookup tables, since building them costs
+    more than encoding a household."""
     col = _raw_column(table, name)
     arrow = _as_arrow_strings(col)
     if arrow is not None:
-        known, bins, missing, unseen = _category_maps(b)
-        pos = pc.index_in(arrow, value_set=pa.array(known, type=pa.large_string()))
+        if j not in maps:
+            maps[j] = _category_maps(b)
+        known, lut, missing = maps[j]
+        pos = pc.index_in(arrow, value_set=known)
         pos_np = np.asarray(pos.fill_null(len(known)).to_numpy(zero_copy_only=False))
-        lut = np.append(bins, unseen).astype(np.float64)
         out = lut[pos_np]
         if arrow.null_count:
             out[np.asarray(arrow.is_null().to_numpy(zero_copy_only=False))] = missing
         return out
+    if pl is not None and isinstance(col, pl.Series) and col.dtype == pl.Boolean:
+        if ("bool", j) not in maps:  # bins of False, True, then missing
+            labels = np.array([_label(False), _label(True)], dtype=object)
+            maps["bool", j] = np.asarray(
+                b.index_codes(np.array([0, 1, -1]), labels), dtype=np.float64
+            )
+        lut = maps["bool", j]
+        codes = col.cast(pl.Int8).fill_null(2).to_numpy()
+        return lut[codes]  # type: ignore[no-any-return]
     if isinstance(col, pd.Series) and isinstance(col.dtype, pd.CategoricalDtype):
         cats = col.cat.categories.to_numpy(dtype=object)
         labels = np.array([_label(v) for v in cats], dtype=str)

@@ -19,6 +19,8 @@ function serves any model.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from clearline.core.scoring.points import _EPS
@@ -37,6 +39,9 @@ except ImportError:  # pragma: no cover - exercised only where numba is absent
 _LINEAR_MAX = 16  # up to this many edges a linear scan beats a binary search
 _PW_BLOCK = 128  # numpy's PW_BLOCKSIZE for pairwise summation
 _BLOCK = 256  # rows per block: the block's points stay in L1 cache
+# Up to this many rows the columns go in as one stacked matrix: building numba's typed
+# list costs ~30 us a column, more than copying a household's few rows.
+_STACK_MAX = 4096
 
 
 def _block_sum(a: np.ndarray, lo: int, n: int) -> float:
@@ -317,9 +322,14 @@ def run_compiled(
     order ``is_num, edge_ptr, edges, spec_ptr, spec_vals, spec_bins, miss_bin, pts_ptr,
     points, best``. ``with_lost=False`` returns an empty ``(0, top)`` lost array and
     saves writing ``n x top`` floats nobody reads."""
-    typed = NumbaList.empty_list(_COLUMN)
-    for c in cols:
-        typed.append(c)
+    typed: Any
+    if 0 < n <= _STACK_MAX and cols:
+        typed = np.stack(cols)
+        typed.flags.writeable = False  # one compiled version, read-only like the list's
+    else:
+        typed = NumbaList.empty_list(_COLUMN)
+        for c in cols:
+            typed.append(c)
     score = np.empty(n)
     idx = np.empty((n, top), dtype=np.int32)
     lost = np.empty((n if with_lost else 0, top))
