@@ -5,11 +5,19 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_features_support import account, borrower, drawdown, ev, portfolio, repay
 
-from clearline.core.features import FEATURE_COLUMNS, FEATURE_SCHEMA, build_features
+from clearline.core.features import (
+    FEATURE_COLUMNS,
+    FEATURE_SCHEMA,
+    build_features,
+    with_line_state,
+)
 
 
 def row(p: Any, as_of: date, account_id: str = "A") -> dict[str, Any]:
@@ -197,3 +205,45 @@ def test_every_opened_account_has_a_row_including_closed_ones_but_not_future_one
 def test_an_as_of_that_is_not_a_calendar_date_is_refused(bad: object) -> None:
     with pytest.raises(TypeError, match="as_of"):
         build_features(portfolio([LOAN]), bad)  # type: ignore[arg-type]
+
+
+def _line_state_by_query(features: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFrame:
+    """with_line_state as one polars query (its definition before it became Series ops)."""
+    util = pl.when(pl.col("credit_limit") > 0).then(pl.col("outstanding") / pl.col("credit_limit"))
+    return (
+        features.drop("credit_limit", "status")
+        .join(lines.select("account_id", "credit_limit", "status"), on="account_id", how="left")
+        .with_columns(utilisation=util)
+        .select(pl.col(name).cast(dtype) for name, dtype in FEATURE_SCHEMA.items())
+    )
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**31), n=st.integers(0, 30), shuffle=st.booleans())
+def test_line_state_equals_the_query_it_replaces_for_any_lines(
+    seed: int, n: int, shuffle: bool
+) -> None:
+    rng = np.random.default_rng(seed)
+    accounts = [account(f"A{i:02d}") for i in range(max(n, 1))]
+    base = build_features(portfolio([], accounts=accounts), date(2024, 6, 30))
+    base = base.head(n).with_columns(
+        outstanding=pl.Series([None if r < 0.2 else float(r * 900) for r in rng.random(n)])
+    )
+    ids = base["account_id"].to_list()
+    kept = [a for a in ids if rng.random() > 0.2]  # some accounts have no line row
+    if shuffle:
+        kept = list(rng.permutation(kept))
+    choices = [None, 0.0, -5.0, 0.5, 1500.0, 20_000.0]  # null, zero and negative limits too
+    limits = [choices[int(r * len(choices))] for r in rng.random(len(kept))]
+    lines = pl.DataFrame(
+        {
+            "account_id": kept,
+            "credit_limit": limits,
+            "status": [["open", "frozen", "closed"][int(r * 3)] for r in rng.random(len(kept))],
+        },
+        schema={"account_id": pl.String, "credit_limit": pl.Float64, "status": pl.String},
+    )
+    for given_lines in (lines, lines.filter(pl.col("account_id").is_in(ids)).sort("account_id")):
+        got = with_line_state(base, given_lines)
+        assert got.equals(_line_state_by_query(base, given_lines))
+        assert got.schema == pl.Schema(FEATURE_SCHEMA)

@@ -196,12 +196,32 @@ def with_line_state(features: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFrame
     else comes from events and borrower records. So rows built before a line changed
     are made current without reading any event again.
     """
-    return (
-        features.drop("credit_limit", "status")
-        .join(lines.select("account_id", "credit_limit", "status"), on="account_id", how="left")
-        .with_columns(utilisation=_utilisation())
-        .select(pl.col(name).cast(dtype) for name, dtype in FEATURE_SCHEMA.items())
+    ids = features.get_column("account_id")
+    if lines.get_column("account_id").equals(ids):
+        line = lines  # the usual case, the same accounts in the same order: no join
+    else:
+        line = ids.to_frame().join(
+            lines.select("account_id", "credit_limit", "status"),
+            on="account_id",
+            how="left",
+            maintain_order="left",
+        )
+    # Series operations, not a query: a review makes one household's rows current and
+    # would pay a query's fixed cost several times over. Same as ``_utilisation()``: the
+    # ratio where the limit is above 0, else null (a null mask picks the null).
+    limit = line.get_column("credit_limit").cast(pl.Float64)
+    ratio = features.get_column("outstanding").cast(pl.Float64) / limit
+    none = (
+        pl.Series([None], dtype=pl.Float64).new_from_index(0, len(ratio)) if len(ratio) else ratio
     )
+    utilisation = ratio.zip_with(limit > 0, none)
+    current = {"credit_limit": limit, "status": line.get_column("status")}
+    current["utilisation"] = utilisation
+    columns = []
+    for name, dtype in FEATURE_SCHEMA.items():
+        col = current[name] if name in current else features.get_column(name)
+        columns.append((col if col.dtype == dtype else col.cast(dtype)).alias(name))
+    return pl.DataFrame(columns)
 
 
 def linked_arrears(

@@ -54,7 +54,8 @@ class FeatureSnapshot:
                 self._build(as_of, version)
             frame, index = self._frame, self._index
         assert frame is not None
-        return frame[[index[a] for a in ids if a in index]]
+        rows = [index[a] for a in ids if a in index]
+        return frame.gather(rows) if rows else frame.clear()
 
     @property
     def built_for(self) -> tuple[date, int] | None:
