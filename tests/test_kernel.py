@@ -88,6 +88,11 @@ def test_polars_categorical_dtype_object_and_array_inputs_encode_alike(fitted) -
     as_pl_cat = as_pl.with_columns(pl.col("cat_0").cast(pl.Categorical))
     for other in (as_cat, as_obj, as_pl, as_pl_cat):
         assert np.array_equal(plan.encode(other), want, equal_nan=True)
+    # A few rows (a household) go through dictionary lookups: the same codes, including
+    # missing (None), unseen ("never-seen") and empty ("") categories.
+    for rows in (range(0, 50), range(0, 3000, 7)[:60], range(7, 8)):
+        short = pl.from_pandas(X.iloc[list(rows)].reset_index(drop=True))
+        assert np.array_equal(plan.encode(short), want[:, list(rows)], equal_nan=True)
     # Positional input (no names) is read in the training column order.
     arr = X.to_numpy(dtype=object)
     assert np.array_equal(plan.encode(arr), want, equal_nan=True)

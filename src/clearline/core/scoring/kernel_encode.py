@@ -87,6 +87,15 @@ def _category_bins(table: Table, name: str, b: Any, maps: dict[Any, Any], j: int
     ``j``-th); ``maps`` keeps each binning's lookup tables, since building them costs
     more than encoding a household."""
     col = _raw_column(table, name)
+    if pl is not None and isinstance(col, pl.Series) and col.dtype == pl.String and len(col) <= 64:
+        # A household's few rows: dictionary lookups cost less than an Arrow round trip.
+        if ("dict", j) not in maps:
+            known, lut, missing = _category_maps(b)
+            first = dict(reversed(list(zip(known.to_pylist(), lut[:-1].tolist()))))
+            maps["dict", j] = (first, float(lut[-1]), float(missing))
+        bins, unseen, missing = maps["dict", j]
+        values = col.to_list()
+        return np.array([missing if v is None else bins.get(v, unseen) for v in values])
     arrow = _as_arrow_strings(col)
     if arrow is not None:
         if j not in maps:
@@ -105,8 +114,10 @@ def _category_bins(table: Table, name: str, b: Any, maps: dict[Any, Any], j: int
                 b.index_codes(np.array([0, 1, -1]), labels), dtype=np.float64
             )
         lut = maps["bool", j]
-        codes = col.cast(pl.Int8).fill_null(2).to_numpy()
-        return lut[codes]  # type: ignore[no-any-return]
+        codes = col.cast(pl.Int8).to_numpy()  # float64 with NaN where null
+        if codes.dtype.kind == "f":
+            codes = np.where(np.isnan(codes), 2, codes)
+        return lut[codes.astype(np.intp)]  # type: ignore[no-any-return]
     if isinstance(col, pd.Series) and isinstance(col.dtype, pd.CategoricalDtype):
         cats = col.cat.categories.to_numpy(dtype=object)
         labels = np.array([_label(v) for v in cats], dtype=str)
