@@ -91,7 +91,8 @@ def _category_bins(table: Table, name: str, b: Any, maps: dict[Any, Any], j: int
         # A household's few rows: dictionary lookups cost less than an Arrow round trip.
         if ("dict", j) not in maps:
             known, lut, missing = _category_maps(b)
-            first = dict(reversed(list(zip(known.to_pylist(), lut[:-1].tolist()))))
+            pairs = zip(known.to_pylist(), lut[:-1].tolist(), strict=True)
+            first = dict(reversed(list(pairs)))
             maps["dict", j] = (first, float(lut[-1]), float(missing))
         bins, unseen, missing = maps["dict", j]
         values = col.to_list()
