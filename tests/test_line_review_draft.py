@@ -10,6 +10,7 @@ import pytest
 from clearline.api.db import Database
 from clearline.services import line_review
 from clearline.services.line_review import ReviewRequest, draft_many, review_account, review_many
+from clearline.store.tables import loads
 from tests.service_support import Service, open_accounts
 from tests.test_line_review import _COMPARED, _deployment
 
@@ -90,4 +91,46 @@ def test_a_draft_made_with_another_deployment_is_not_used(
     with database.write() as conn:
         review_many(conn, _deployment(service), requests, now=AT, draft=draft)
     assert len(decide_calls) == 1
+    database.dispose()
+
+
+def test_a_draft_keeps_its_households_until_a_load_lands(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Only a load changes who belongs to a household; after one the households are read
+    # again under the lock, not taken from the draft.
+    database = Database(service.url)
+    deployment = _deployment(service)
+    accounts = open_accounts(service.url, 6)
+    requests = [ReviewRequest(a, service.as_of, "t", f"h{i}") for i, a in enumerate(accounts)]
+    reads: list[int] = []
+    real = line_review.households_of
+
+    def counting(conn, ids):  # noqa: ANN001, ANN202
+        reads.append(len(ids))
+        return real(conn, ids)
+
+    monkeypatch.setattr(line_review, "households_of", counting)
+    with database.write() as conn:
+        locked = review_many(conn, deployment, requests, now=AT)
+        conn.rollback()
+    with database.read() as conn:
+        draft = draft_many(conn, deployment, requests)
+    reads.clear()
+    with database.write() as conn:
+        kept = review_many(conn, deployment, requests, now=AT, draft=draft)
+        conn.rollback()
+    assert reads == [] and _compared(kept) == _compared(locked)
+    with database.write() as conn:  # a load lands (its loads row is what marks it)
+        conn.execute(
+            loads.insert().values(
+                loaded_at=datetime.now(UTC) if conn.dialect.name != "sqlite" else 1,
+                source="test",
+                counts={},
+            )
+        )
+    with database.write() as conn:
+        again = review_many(conn, deployment, requests, now=AT, draft=draft)
+    assert reads == [len(accounts)]
+    assert _compared(again) == _compared(locked)
     database.dispose()

@@ -26,6 +26,7 @@ from clearline.core.features import build_features, with_line_state
 from clearline.core.ledger import as_of_cutoff
 from clearline.core.policy import Policy
 from clearline.core.scoring.apply import score_accounts
+from clearline.services.feature_snapshot import data_version
 from clearline.store import audit
 from clearline.store import decisions as records
 from clearline.store.household import (
@@ -123,6 +124,9 @@ class Draft:
 
     deployment: Deployment
     days: dict[date, tuple[pl.DataFrame, Decided]]  # per day: the inputs and their decisions
+    asked: frozenset[str]  # the account ids whose households were read
+    households: dict[str, list[str]]  # as households_of gave them
+    data_version: int  # the newest load when they were read
 
 
 def draft_many(
@@ -133,14 +137,17 @@ def draft_many(
     snapshot: FeatureSource | None = None,
 ) -> Draft:
     """Decide ``requests`` as :func:`review_many` would, without locking or writing."""
-    _, households = _grouped(requests, households_of(conn, {r.account_id for r in requests}))
+    version = data_version(conn)
+    asked = frozenset(r.account_id for r in requests)
+    known = households_of(conn, asked)
+    _, households = _grouped(requests, known)
     lines = read_lines(conn, sorted({a for ids in households.values() for a in ids}), lock=False)
     days = {}
     for as_of, members in _by_day(requests, households).items():
         ids = [a for i in members for a in households[i]]
         inputs = _inputs(conn, ids, lines, as_of, snapshot)
         days[as_of] = (inputs, _decide_inputs(deployment, inputs, as_of))
-    return Draft(deployment, days)
+    return Draft(deployment, days, asked, known, version)
 
 
 def review_many(
@@ -161,7 +168,7 @@ def review_many(
     household was already taken by an earlier request of the batch). ``draft`` (from
     :func:`draft_many`) supplies decisions whose inputs are still the same.
     """
-    known = households_of(conn, {r.account_id for r in requests})
+    known = _households(conn, {r.account_id for r in requests}, draft)
     results, households = _grouped(requests, known)
     # Locked in id order in one statement: concurrent batches cannot deadlock.
     lines = lock_lines(conn, sorted({a for ids in households.values() for a in ids}))
@@ -185,6 +192,16 @@ def review_many(
             results[i] = rows
     _write(conn, [res for res in results if isinstance(res, list)], lines, now)
     return [res if res is not None else AssertionError("unreached") for res in results]
+
+
+def _households(conn: sa.Connection, ids: set[str], draft: Draft | None) -> dict[str, list[str]]:
+    """:func:`households_of` the ids, or the draft's reading of them when no load has
+    landed since: only a load changes who belongs to a household (it adds its ``loads``
+    row in the same transaction), and on SQLite, where drafts are made, the write
+    transaction keeps one from landing until this review commits."""
+    if draft is not None and ids <= draft.asked and data_version(conn) == draft.data_version:
+        return {a: draft.households[a] for a in ids if a in draft.households}
+    return households_of(conn, ids)
 
 
 def _grouped(
