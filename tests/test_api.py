@@ -208,3 +208,37 @@ def test_every_write_through_the_api_leaves_a_verifiable_audit_chain(service: Se
         assert _review(service, account).status_code == 201
     verdict = service.client.get("/v1/audit/verify", headers=service.headers("admin")).json()
     assert verdict["ok"] is True and verdict["entries"] >= 5 + 5  # keys + decisions
+
+
+def test_the_key_cache_answers_within_its_ttl_and_reads_the_database_after_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import clearline.api.auth as auth_module
+    from clearline.api.auth import KeyCache
+    from clearline.store.keys import Principal
+
+    reads: list[str] = []
+
+    class FakeDb:
+        def read(self):  # noqa: ANN202
+            from contextlib import nullcontext
+
+            reads.append("read")
+            return nullcontext(None)
+
+    who = Principal(key_id="k1", role="analyst", borrower_id=None)
+    clock = [100.0]
+    cache = KeyCache(ttl=2.0)
+    cache._clock = lambda: clock[0]
+    fake = lambda conn, token: who if token == "good" else None  # noqa: E731
+    monkeypatch.setattr(auth_module.keys, "authenticate", fake)
+    assert cache.cached("good") is None  # nothing looked up yet
+    assert cache.get("good", FakeDb()) == who and reads == ["read"]
+    clock[0] = 101.9
+    assert cache.cached("good") == who  # within the ttl: no database read
+    clock[0] = 102.1
+    assert cache.cached("good") is None  # expired: the next check reads again
+    assert cache.get("bad", FakeDb()) is None and cache.cached("bad") is None
+    never = KeyCache(ttl=0.0)
+    never.get("good", FakeDb())
+    assert never.cached("good") is None  # ttl 0: every request reads the database

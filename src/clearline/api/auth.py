@@ -8,11 +8,12 @@ Borrower keys are further scoped to their own borrower's data by the routes
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from clearline.api.problems import ProblemError
 from clearline.store import keys
@@ -39,21 +40,27 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
 _bearer = HTTPBearer(auto_error=False)
 
 
-def principal(
+async def principal(
     request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Principal:
+    # Async, so a cached key is checked on the event loop: a sync dependency is a hop to
+    # the thread pool and back on every request. Only a cache miss reads the database,
+    # and that runs in the pool.
     if creds is None or creds.scheme.lower() != "bearer":
         raise ProblemError(401, "Unauthorized", "send Authorization: Bearer <key>")
-    found = request.app.state.keys.get(creds.credentials, request.app.state.db)
+    cache: KeyCache = request.app.state.keys
+    found = cache.cached(creds.credentials)
+    if found is None:
+        found = await run_in_threadpool(cache.get, creds.credentials, request.app.state.db)
     if found is None:
         raise ProblemError(401, "Unauthorized", "unknown or revoked key")
     return found
 
 
-def permit(permission: str) -> Callable[..., Principal]:
+def permit(permission: str) -> Callable[..., Awaitable[Principal]]:
     roles = PERMISSIONS[permission]
 
-    def check(who: Annotated[Principal, Depends(principal)]) -> Principal:
+    async def check(who: Annotated[Principal, Depends(principal)]) -> Principal:
         if who.role not in roles:
             raise ProblemError(
                 403, "Forbidden", f"role {who.role} does not have permission {permission}"
@@ -80,6 +87,13 @@ class KeyCache:
 
         self._ttl, self._clock = ttl, time.monotonic
         self._hits: dict[str, tuple[float, Principal]] = {}
+
+    def cached(self, token: str) -> Principal | None:
+        """The key's principal if a lookup within ``ttl`` found it, else None."""
+        hit = self._hits.get(token)
+        if hit is not None and self._clock() - hit[0] < self._ttl:
+            return hit[1]
+        return None
 
     def get(self, token: str, db: object) -> Principal | None:
         now = self._clock()
