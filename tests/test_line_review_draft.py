@@ -134,3 +134,19 @@ def test_a_draft_keeps_its_households_until_a_load_lands(
     assert reads == [len(accounts)]
     assert _compared(again) == _compared(locked)
     database.dispose()
+
+
+def test_lines_are_put_in_the_feature_rows_order_or_left_as_given() -> None:
+    import polars as pl
+
+    from clearline.services.line_review import _aligned
+
+    lines = pl.DataFrame(
+        {"account_id": ["a", "b", "c"], "credit_limit": [1.0, 2.0, 3.0], "status": ["x"] * 3}
+    )
+    rows = pl.DataFrame({"account_id": ["c", "a"]})
+    assert _aligned(lines, rows)["account_id"].to_list() == ["c", "a"]
+    assert _aligned(lines, rows)["credit_limit"].to_list() == [3.0, 1.0]
+    assert _aligned(lines, lines) is lines
+    missing = pl.DataFrame({"account_id": ["c", "z"]})  # no line row: joined later, as null
+    assert _aligned(lines, missing) is lines

@@ -246,12 +246,25 @@ def _inputs(
     if features is None:
         portfolio = household_slice(conn, ids, as_of_cutoff(as_of))
         features = build_features(portfolio, as_of).filter(pl.col("account_id").is_in(ids))
-    features = with_line_state(features, lines)
+    features = with_line_state(features, _aligned(lines, features))
     if features.height == 0:
         return features
     past = records.history(conn, features.get_column("account_id").to_list(), as_of)
     # One row per id, in the order asked: side by side, no join needed.
     return features.hstack(past.drop("account_id").get_columns())
+
+
+def _aligned(lines: pl.DataFrame, features: pl.DataFrame) -> pl.DataFrame:
+    """``lines`` in the order of the feature rows, which lets ``with_line_state`` skip
+    its join (a batch locks its lines in id order, its rows come household by
+    household); as given when an account has no line row."""
+    want = features.get_column("account_id")
+    have = lines.get_column("account_id")
+    if have.equals(want):
+        return lines
+    at = {a: i for i, a in enumerate(have.to_list())}
+    rows = [at.get(a) for a in want.to_list()]
+    return lines if None in rows else lines.gather(rows)
 
 
 def _decide_inputs(deployment: Deployment, inputs: pl.DataFrame, as_of: date) -> Decided:
