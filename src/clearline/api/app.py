@@ -24,6 +24,7 @@ from clearline.api.routes import ROUTERS
 from clearline.core.policy import kernel_fused
 from clearline.services.deployment import Deployer, Source
 from clearline.services.feature_snapshot import FeatureSnapshot
+from clearline.services.household_index import HouseholdIndex
 from clearline.store.db import upgrade
 
 log = logging.getLogger("clearline.api")
@@ -79,8 +80,13 @@ def create_app(settings: Settings) -> FastAPI:
             stress_index=settings.stress_index,
         )
     )
+    app.state.households = HouseholdIndex()
     app.state.batcher = ReviewBatcher(
-        app.state.db, app.state.deployer, app.state.snapshot, settings.clock
+        app.state.db,
+        app.state.deployer,
+        app.state.snapshot,
+        settings.clock,
+        members=app.state.households,
     )
     problems.install(app)
     for router in ROUTERS:
@@ -98,6 +104,7 @@ def _warm_up(app: FastAPI) -> None:
         app.state.deployer.current()
         with app.state.db.read() as conn:
             app.state.snapshot.warm(conn)
+            app.state.households(conn, [])
     except Exception:  # noqa: BLE001 - logged; requests retry and report
         log.warning("warm-up did not finish; the first review will do it", exc_info=True)
 

@@ -33,6 +33,7 @@ from clearline.api.schemas import DecisionRead, ReviewRead
 from clearline.services.deployment import Deployer, NotDeployable
 from clearline.services.line_review import (
     Deferred,
+    MemberSource,
     NotReviewable,
     ReviewRequest,
     UnknownAccount,
@@ -62,9 +63,11 @@ class ReviewBatcher:
         snapshot: Any,
         clock: Callable[[], datetime],
         *,
+        members: MemberSource | None = None,
         max_batch: int = 64,
     ) -> None:
         self._db, self._deployer, self._snapshot, self._clock = db, deployer, snapshot, clock
+        self._members = members
         self._max = max_batch
         self._queue: deque[Job] = deque()
         self._ready = threading.Condition()
@@ -119,7 +122,9 @@ class ReviewBatcher:
             # decide holding it; the write transaction keeps what is still valid.
             with self._db.read() as conn:
                 requests = [j.request for j in jobs]
-                draft = draft_many(conn, deployment, requests, snapshot=self._snapshot)
+                draft = draft_many(
+                    conn, deployment, requests, snapshot=self._snapshot, members=self._members
+                )
         with self._db.write() as conn:
             fresh, keys = [], set()
             for job in jobs:
@@ -145,6 +150,7 @@ class ReviewBatcher:
                 now=now,
                 snapshot=self._snapshot,
                 draft=draft,
+                members=self._members,
             )
             for job, out in zip(fresh, outcomes, strict=True):
                 if isinstance(out, Deferred):

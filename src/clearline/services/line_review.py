@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -41,6 +41,7 @@ __all__ = [
     "Deferred",
     "Deployment",
     "Draft",
+    "MemberSource",
     "NotReviewable",
     "ReviewRequest",
     "UnknownAccount",
@@ -52,6 +53,8 @@ __all__ = [
 
 #: ``(conn, account_ids, as_of) -> feature rows or None``
 FeatureSource = Callable[[sa.Connection, Sequence[str], date], pl.DataFrame | None]
+#: ``(conn, account_ids) -> {account id: its household's sorted ids}``, as households_of
+MemberSource = Callable[[sa.Connection, Collection[str]], dict[str, list[str]]]
 
 
 class NotReviewable(ValueError):
@@ -135,11 +138,12 @@ def draft_many(
     requests: Sequence[ReviewRequest],
     *,
     snapshot: FeatureSource | None = None,
+    members: MemberSource | None = None,
 ) -> Draft:
     """Decide ``requests`` as :func:`review_many` would, without locking or writing."""
     version = data_version(conn)
     asked = frozenset(r.account_id for r in requests)
-    known = households_of(conn, asked)
+    known = (members or households_of)(conn, asked)
     _, households = _grouped(requests, known)
     lines = read_lines(conn, sorted({a for ids in households.values() for a in ids}), lock=False)
     days = {}
@@ -158,6 +162,7 @@ def review_many(
     now: datetime,
     snapshot: FeatureSource | None = None,
     draft: Draft | None = None,
+    members: MemberSource | None = None,
 ) -> list[list[dict[str, Any]] | Exception]:
     """Review several accounts' households in one pass: one lock statement, one feature
     read and one ``decide`` per as-of day, one write of all decisions and audit entries.
@@ -166,9 +171,10 @@ def review_many(
     would get alone. Per request: its stored rows, or the exception that refused it
     (:class:`UnknownAccount`, :class:`NotReviewable`, :class:`Deferred` when its
     household was already taken by an earlier request of the batch). ``draft`` (from
-    :func:`draft_many`) supplies decisions whose inputs are still the same.
+    :func:`draft_many`) supplies decisions whose inputs are still the same; ``members``
+    (see :mod:`clearline.services.household_index`) the households, else they are read.
     """
-    known = _households(conn, {r.account_id for r in requests}, draft)
+    known = _households(conn, {r.account_id for r in requests}, draft, members)
     results, households = _grouped(requests, known)
     # Locked in id order in one statement: concurrent batches cannot deadlock.
     lines = lock_lines(conn, sorted({a for ids in households.values() for a in ids}))
@@ -194,14 +200,16 @@ def review_many(
     return [res if res is not None else AssertionError("unreached") for res in results]
 
 
-def _households(conn: sa.Connection, ids: set[str], draft: Draft | None) -> dict[str, list[str]]:
+def _households(
+    conn: sa.Connection, ids: set[str], draft: Draft | None, members: MemberSource | None
+) -> dict[str, list[str]]:
     """:func:`households_of` the ids, or the draft's reading of them when no load has
     landed since: only a load changes who belongs to a household (it adds its ``loads``
     row in the same transaction), and on SQLite, where drafts are made, the write
     transaction keeps one from landing until this review commits."""
     if draft is not None and ids <= draft.asked and data_version(conn) == draft.data_version:
         return {a: draft.households[a] for a in ids if a in draft.households}
-    return households_of(conn, ids)
+    return (members or households_of)(conn, ids)
 
 
 def _grouped(

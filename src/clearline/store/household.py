@@ -52,16 +52,21 @@ def household_ids(conn: sa.Connection, account_id: str) -> list[str]:
     return found[account_id]
 
 
+def household_key() -> sa.ColumnElement[str | None]:
+    """The features' household key of a borrower row, labelled ``hh``: the id as
+    written, none when blank."""
+    return sa.case(
+        (sa.func.trim(sa.func.coalesce(borrowers.c.household_id, "")) == "", sa.null()),
+        else_=borrowers.c.household_id,
+    ).label("hh")
+
+
 def households_of(conn: sa.Connection, account_ids: Collection[str]) -> dict[str, list[str]]:
     """account id -> the sorted account ids of its household, for every id that exists
     (two queries, however many ids)."""
-    # The features' household key: the id as written, none when blank.
-    hh = sa.case(
-        (sa.func.trim(sa.func.coalesce(borrowers.c.household_id, "")) == "", sa.null()),
-        else_=borrowers.c.household_id,
-    )
+    hh = household_key()
     owners = conn.execute(
-        sa.select(accounts.c.account_id, borrowers.c.borrower_id, hh.label("hh"))
+        sa.select(accounts.c.account_id, borrowers.c.borrower_id, hh)
         .join(borrowers, accounts.c.borrower_id == borrowers.c.borrower_id)
         .where(accounts.c.account_id.in_(list(account_ids)))
     ).all()
@@ -69,7 +74,7 @@ def households_of(conn: sa.Connection, account_ids: Collection[str]) -> dict[str
         return {}
     named = {o.hh for o in owners if o.hh is not None}
     alone = {o.borrower_id for o in owners if o.hh is None}
-    cols = (accounts.c.account_id, borrowers.c.borrower_id, hh.label("hh"))
+    cols = (accounts.c.account_id, borrowers.c.borrower_id, hh)
     joined = sa.select(*cols).join(borrowers, accounts.c.borrower_id == borrowers.c.borrower_id)
     # Two indexed lookups (an OR of the two would scan every account).
     members = [
