@@ -4,21 +4,26 @@ household.
 
 Usage::
 
-    .venv/bin/python benchmarks/bench_review_pass.py [--dir D] [--reps 200]
+    .venv/bin/python benchmarks/bench_review_pass.py [--dir D] [--reps 200] [--against SRC]
 
 It deploys a service with the CLI as ``bench_api_load.py`` does (20,000 borrowers) into
 ``--dir`` (kept, and reused when it already holds one), builds the app in this process
 and times ``ReviewBatcher._pass`` directly: wall and CPU time per pass, median of
 ``--reps``. The passes write real decisions, so each run adds to the database; runs of
 two commits compare best on two fresh directories. To compare with another commit, run
-this file with ``PYTHONPATH=<worktree>/src``.
+this file with ``PYTHONPATH=<worktree>/src``, or give ``--against <worktree>/src``: the
+same run then measures both, each in a fresh directory under ``--dir``, and prints the
+ratio of every figure (``git worktree add /tmp/old <commit>`` gives such a tree).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import random
 import statistics
+import subprocess
 import sys
 import time
 import uuid
@@ -43,7 +48,11 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--dir", default="/tmp/clearline-review-pass")
     ap.add_argument("--reps", type=int, default=200)
+    ap.add_argument("--against", help="another commit's src folder, measured in the same run")
+    ap.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.against:
+        return compare(args)
     tmp = Path(args.dir)
     tmp.mkdir(parents=True, exist_ok=True)
     url = f"sqlite:///{tmp / 'clearline.db'}"
@@ -57,7 +66,9 @@ def main() -> int:
     from clearline.services import line_review as LR
     from clearline.store.household import households_of, read_lines
 
-    print(f"clearline from {Path(clearline.__file__).parent}; {len(ids):,} open accounts")
+    say = (lambda *a, **k: None) if args.json else print
+    figures: dict[str, float] = {}
+    say(f"clearline from {Path(clearline.__file__).parent}; {len(ids):,} open accounts")
     app = create_app(
         Settings(db_url=url, registry=tmp / "registry", policies=tmp / "policies", as_of=as_of)
     )
@@ -75,7 +86,8 @@ def main() -> int:
         for _ in range(20):
             review(n)
         wall, cpu = timed(lambda n=n: review(n), args.reps)
-        print(
+        figures[f"review pass, batch of {n}, ms CPU"] = cpu
+        say(
             f"review pass, batch of {n:>2}: {wall:6.2f} ms wall, {cpu:6.2f} ms CPU per pass "
             f"({cpu / n:.2f} ms CPU per review)"
         )
@@ -93,11 +105,37 @@ def main() -> int:
             ),
             "score + decide (full trace)": lambda: LR._decide_inputs(dep, inputs, as_of),
         }
-        print(f"one household of {len(household)} accounts, CPU per call:")
+        say(f"one household of {len(household)} accounts, CPU per call:")
         for name, fn in steps.items():
-            print(f"  {name:<34} {timed(fn, args.reps)[1]:6.3f} ms")
-    now = datetime.now(UTC)
-    print(f"done {now:%Y-%m-%d %H:%M} UTC")
+            figures[f"one household: {name}, ms CPU"] = cpu = timed(fn, args.reps)[1]
+            say(f"  {name:<34} {cpu:6.3f} ms")
+    if args.json:
+        print(json.dumps(figures))
+    else:
+        print(f"done {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
+    return 0
+
+
+def compare(args: argparse.Namespace) -> int:
+    """This code and the code at ``--against``, one after the other in this run, each in
+    a fresh directory; the ratio of every figure (theirs / ours: above 1, ours is
+    faster)."""
+    runs = {}
+    for name, src in (("this", None), ("against", args.against)):
+        env = dict(os.environ)
+        if src is not None:
+            env["PYTHONPATH"] = str(Path(src).resolve())
+        folder = Path(args.dir) / name
+        cmd = [sys.executable, __file__, "--dir", str(folder), "--reps", str(args.reps)]
+        done = subprocess.run([*cmd, "--json"], env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise SystemExit(f"{name} run failed: {done.stderr[-2000:]}")
+        runs[name] = json.loads(done.stdout.strip().splitlines()[-1])
+    print(f"{'figure':<56}{'this':>10}{'against':>10}{'ratio':>8}")
+    for key, ours in runs["this"].items():
+        theirs = runs["against"][key]
+        print(f"{key:<56}{ours:>10.3f}{theirs:>10.3f}{theirs / ours:>7.2f}x")
+    print(f"against: {args.against}; done {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
     return 0
 
 
