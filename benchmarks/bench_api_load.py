@@ -22,6 +22,10 @@ responses returned (1 + household each; no lost and no unacknowledged writes), t
 each has its audit entry, and that ``clearline audit verify`` passes. Exit 0 when the
 run is clean even if targets are missed (it is a measurement); 1 on errors or lost writes.
 
+``--against SRC`` (another commit's ``src`` folder, e.g. from ``git worktree add``) runs
+the whole benchmark twice in this run, this code then that one (``PYTHONPATH=SRC`` for
+its CLI and server), and prints the ratio of the headline figures.
+
 ``--db`` defaults to SQLite in a temp dir; a PostgreSQL URL gets a throw-away schema
 (``?options=-csearch_path%3D<schema>``), dropped at the end unless ``--keep``.
 """
@@ -129,7 +133,11 @@ def main() -> int:
     ap.add_argument("--db", help="database URL (default: SQLite in the temp dir)")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (and PG schema)")
+    ap.add_argument("--against", help="another commit's src folder, measured in the same run")
+    ap.add_argument("--summary", help=argparse.SUPPRESS)  # JSON of the headline figures
     args = ap.parse_args()
+    if args.against:
+        return compare(args)
     t_start = time.perf_counter()
     tmp = Path(tempfile.mkdtemp(prefix="clearline-load-"))
     url, drop = make_db(args.db, tmp)
@@ -234,7 +242,48 @@ def measure(
     show(rpeak, "reads")
     r70 = opened("read 70 %", read, max(0.7 * rpeak.rate, 1.0))
     show(r70, "reads")
-    return check(done, url, before, peak, at70, rpeak, r70)
+    code = check(done, url, before, peak, at70, rpeak, r70)
+    if args.summary:
+        idle = next(r for r in done if r.name == "review idle")
+        figures = {
+            "review peak, reviews/s": peak.rate,
+            "review p99 at 70 %, ms": pct(at70.latencies, 99),
+            "one review alone, p50 ms": pct(idle.latencies, 50),
+            "server CPU per review at peak, ms": 1e3 * peak.cpu_server / max(peak.done, 1),
+            "clean (0 errors, 0 lost writes, chain ok)": float(code == 0),
+        }
+        Path(args.summary).write_text(json.dumps(figures))
+    return code
+
+
+def compare(args: argparse.Namespace) -> int:
+    """This code, then the code at ``--against``, each a whole run of this benchmark;
+    prints both and the ratio (above 1: this code is better)."""
+    forwarded = [a for a in sys.argv[1:] if a != "--against" and a != args.against]
+    runs = {}
+    for name, src in (("this", None), ("against", args.against)):
+        env = dict(os.environ)
+        if src is not None:
+            env["PYTHONPATH"] = str(Path(src).resolve())
+        out = Path(tempfile.mkdtemp(prefix="clearline-ab-")) / "summary.json"
+        print(f"\n==== {name}: {src or 'this checkout'}", flush=True)
+        done = subprocess.run(
+            [sys.executable, __file__, *forwarded, "--summary", str(out)], env=env
+        )
+        if done.returncode != 0 or not out.exists():
+            print(f"!!! the {name} run failed (exit {done.returncode})", flush=True)
+            return 1
+        runs[name] = json.loads(out.read_text())
+    better_high = {"review peak, reviews/s", "clean (0 errors, 0 lost writes, chain ok)"}
+    print(f"\n{'figure':<44}{'this':>10}{'against':>10}{'ratio':>8}  (above 1: this is better)")
+    for key, ours in runs["this"].items():
+        theirs = runs["against"][key]
+        if not (ours and theirs):
+            ratio = math.nan
+        else:
+            ratio = ours / theirs if key in better_high else theirs / ours
+        print(f"{key:<44}{ours:>10.1f}{theirs:>10.1f}{ratio:>7.2f}x")
+    return 0
 
 
 def check(
