@@ -97,9 +97,9 @@ class KeyCache:
 
     def get(self, token: str, db: object) -> Principal | None:
         now = self._clock()
-        hit = self._hits.get(token)
-        if hit is not None and now - hit[0] < self._ttl:
-            return hit[1]
+        hit = self.cached(token)
+        if hit is not None:
+            return hit
         with db.read() as conn:  # type: ignore[attr-defined]
             found = keys.authenticate(conn, token)
         if found is not None and self._ttl > 0:

@@ -215,8 +215,11 @@ def with_line_state(features: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFrame
         pl.Series([None], dtype=pl.Float64).new_from_index(0, len(ratio)) if len(ratio) else ratio
     )
     utilisation = ratio.zip_with(limit > 0, none)
-    current = {"credit_limit": limit, "status": line.get_column("status")}
-    current["utilisation"] = utilisation
+    current = {
+        "credit_limit": limit,
+        "status": line.get_column("status"),
+        "utilisation": utilisation,
+    }
     columns = []
     for name, dtype in FEATURE_SCHEMA.items():
         col = current[name] if name in current else features.get_column(name)

@@ -16,7 +16,7 @@ from collections.abc import Collection
 import sqlalchemy as sa
 
 from clearline.services.feature_snapshot import data_version
-from clearline.store.household import household_key
+from clearline.store.household import household_key, member_key
 from clearline.store.tables import accounts, borrowers
 
 
@@ -46,9 +46,7 @@ class HouseholdIndex:
         key: dict[str, str] = {}
         members: dict[str, list[str]] = {}
         for account_id, borrower_id, hh in rows:
-            # A borrower without a household is a household of its own.
-            k = hh if hh is not None else "\0" + borrower_id
-            key[account_id] = k
+            k = key[account_id] = member_key(hh, borrower_id)
             members.setdefault(k, []).append(account_id)
         for ids in members.values():
             ids.sort()  # in Python, as households_of: the database's collation may differ

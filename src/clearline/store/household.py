@@ -61,6 +61,12 @@ def household_key() -> sa.ColumnElement[str | None]:
     ).label("hh")
 
 
+def member_key(hh: str | None, borrower_id: str) -> str:
+    """The household a row of :func:`household_key` belongs to: a borrower without a
+    household is a household of its own."""
+    return hh if hh is not None else "\0" + borrower_id
+
+
 def households_of(conn: sa.Connection, account_ids: Collection[str]) -> dict[str, list[str]]:
     """account id -> the sorted account ids of its household, for every id that exists
     (two queries, however many ids)."""
@@ -84,13 +90,8 @@ def households_of(conn: sa.Connection, account_ids: Collection[str]) -> dict[str
     members.sort(key=lambda m: m.account_id)
     by_household: dict[str, list[str]] = {}
     for m in members:
-        # A borrower without a household is a household of its own.
-        key = m.hh if m.hh is not None else "\0" + m.borrower_id
-        by_household.setdefault(key, []).append(m.account_id)
-    return {
-        o.account_id: by_household[o.hh if o.hh is not None else "\0" + o.borrower_id]
-        for o in owners
-    }
+        by_household.setdefault(member_key(m.hh, m.borrower_id), []).append(m.account_id)
+    return {o.account_id: by_household[member_key(o.hh, o.borrower_id)] for o in owners}
 
 
 def lock_lines(conn: sa.Connection, account_ids: Collection[str]) -> pl.DataFrame:

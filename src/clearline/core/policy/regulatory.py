@@ -72,7 +72,7 @@ def household_cap(policy: Policy, keys: pl.Series, st: State, closed: np.ndarray
     if cfg is None or n == 0:
         return
     cap = cfg.limit
-    hashes = series.group_codes(keys)
+    hashes, exact = series.group_codes(keys)
     suspect = buckets.suspects(hashes, st.limit, st.action, closed, cap)
     if not suspect.any():
         return
@@ -83,7 +83,7 @@ def household_cap(policy: Policy, keys: pl.Series, st: State, closed: np.ndarray
     drawable = ~closed[s] & (action <= DEC)
     soft = drawable & (action <= KEEP)  # increase or keep
     hard = drawable & (action == DEC)
-    if n <= series.SMALL:  # the codes are exact: no hash can collide
+    if exact:  # no hash collision to tell apart: group by the codes themselves
         codes = np.unique(hashes[s], return_inverse=True)[1].astype(np.intp)
     else:
         codes = keys.gather(s).rank("dense").to_numpy().astype(np.intp)

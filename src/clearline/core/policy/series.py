@@ -42,14 +42,16 @@ def is_in(s: pl.Series, values: Iterable[str]) -> np.ndarray:
     return s.is_in(wanted).fill_null(False).to_numpy()
 
 
-def group_codes(s: pl.Series) -> np.ndarray:
-    """One uint64 per row, equal exactly where the values are equal: for a long column
-    their 64-bit hashes (which may collide; callers check equality where it matters),
-    for a short one the index of each value's first appearance (which cannot)."""
+def group_codes(s: pl.Series) -> tuple[np.ndarray, bool]:
+    """One uint64 per row, equal where the values are equal, and whether they are exact:
+    for a long column their 64-bit hashes (which may collide; callers check equality
+    where it matters), for a short one the index of each value's first appearance
+    (exact)."""
     if len(s) <= SMALL:
         first: dict[Any, int] = {}
-        return np.array([first.setdefault(v, len(first)) for v in s.to_list()], dtype=np.uint64)
-    return s.hash().to_numpy()
+        codes = [first.setdefault(v, len(first)) for v in s.to_list()]
+        return np.array(codes, dtype=np.uint64), True
+    return s.hash().to_numpy(), False
 
 
 def take(

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from clearline.core.scoring.kernel import ScoringPlan
 
 _UNSEEN = "\x00clearline-unseen\x00"  # a label no training data can have held
+_SHORT = 64  # up to this many rows (a household) a String feature is coded by dict lookup
 
 
 def encode_columns(plan: ScoringPlan, X: Any) -> list[np.ndarray]:
@@ -87,7 +88,12 @@ def _category_bins(table: Table, name: str, b: Any, maps: dict[Any, Any], j: int
     ``j``-th); ``maps`` keeps each binning's lookup tables, since building them costs
     more than encoding a household."""
     col = _raw_column(table, name)
-    if pl is not None and isinstance(col, pl.Series) and col.dtype == pl.String and len(col) <= 64:
+    if (
+        pl is not None
+        and isinstance(col, pl.Series)
+        and col.dtype == pl.String
+        and len(col) <= _SHORT
+    ):
         # A household's few rows: dictionary lookups cost less than an Arrow round trip.
         if ("dict", j) not in maps:
             known, lut, missing = _category_maps(b)
