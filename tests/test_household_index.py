@@ -50,9 +50,7 @@ def test_a_load_that_moves_a_borrower_is_seen_at_the_next_lookup(service: Servic
             .where(accounts.c.account_id == shared[0])
         ).scalar_one()
         conn.execute(
-            borrowers.update()
-            .where(borrowers.c.borrower_id == owner)
-            .values(household_id=target)
+            borrowers.update().where(borrowers.c.borrower_id == owner).values(household_id=target)
         )
         at = datetime.now(UTC)
         conn.execute(
@@ -64,4 +62,29 @@ def test_a_load_that_moves_a_borrower_is_seen_at_the_next_lookup(service: Servic
         after = index(conn, ids)
         assert after == households_of(conn, ids)
     assert after[alone] == sorted([*shared, alone])
+    database.dispose()
+
+
+def test_the_newest_load_is_read_once_per_transaction_and_again_in_the_next(
+    service: Service,
+) -> None:
+    from clearline.services.feature_snapshot import data_version
+
+    database = Database(service.url)
+    statements: list[str] = []
+    sa.event.listen(database.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    with database.read() as conn:
+        first = data_version(conn)
+        assert data_version(conn) == first
+    assert sum("max(loads.id)" in s for s in statements) == 1
+    with database.write() as conn:
+        at = datetime.now(UTC)
+        conn.execute(
+            loads.insert().values(
+                loaded_at=at if conn.dialect.name != "sqlite" else 1, source="test", counts={}
+            )
+        )
+    with database.read() as conn:
+        assert data_version(conn) > first
+    assert sum("max(loads.id)" in s for s in statements) == 2
     database.dispose()

@@ -106,7 +106,7 @@ def _join(
     s = [scored.get_column(c) for c in columns[1:]]
     s = [x.cast(pl.Float64) if x.name in ("score", "pd") else x for x in s]
     stale = [c for c in ("score", "pd", "as_of") if c in features.columns]
-    base = features.drop(stale) if stale else features
+    base = pl.DataFrame([c for c in features.get_columns() if c.name not in stale])
     if aligned:
         # Scores usually come in feature order: skip the join.
         return base.hstack(s)

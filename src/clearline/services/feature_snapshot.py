@@ -29,10 +29,23 @@ from clearline.core.features import build_features
 from clearline.store.db import load_portfolio
 from clearline.store.tables import loads
 
+_NEWEST_LOAD = sa.select(sa.func.coalesce(sa.func.max(loads.c.id), 0))
+
 
 def data_version(conn: sa.Connection) -> int:
-    """The newest load's id: changes whenever events or borrower records may have."""
-    return int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(loads.c.id), 0))).scalar_one())
+    """The newest load's id: changes whenever events or borrower records may have.
+
+    Read once per transaction: a review pass asks for it for its households, its
+    feature rows and its draft, and one reading keeps those three consistent (on
+    PostgreSQL a load may commit between two statements of the same transaction)."""
+    txn = conn.get_transaction()
+    memo = conn.info.get("data_version")
+    if txn is not None and memo is not None and memo[0] is txn:
+        return int(memo[1])
+    version = int(conn.execute(_NEWEST_LOAD).scalar_one())
+    if txn is not None:
+        conn.info["data_version"] = (txn, version)
+    return version
 
 
 class FeatureSnapshot:

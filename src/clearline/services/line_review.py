@@ -259,7 +259,7 @@ def _inputs(
         return features
     past = records.history(conn, features.get_column("account_id").to_list(), as_of)
     # One row per id, in the order asked: side by side, no join needed.
-    return features.hstack(past.drop("account_id").get_columns())
+    return features.hstack([c for c in past.get_columns() if c.name != "account_id"])
 
 
 def _aligned(lines: pl.DataFrame, features: pl.DataFrame) -> pl.DataFrame:

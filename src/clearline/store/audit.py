@@ -28,9 +28,14 @@ from clearline.store.service_tables import GENESIS, audit_head, audit_log
 DEFAULT_RETENTION = timedelta(days=5 * 366)
 
 
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+).encode  # what json.dumps builds per call with these options
+
+
 def canonical(value: Any) -> str:
     """One text for one value: sorted keys, no spaces, UTF-8 kept."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return _CANONICAL(value)
 
 
 def _instant(at: datetime) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from clearline.core.policy import series
+from clearline.core.policy import json_text, series
 from clearline.core.policy.compiled import INC, LCODE, Compiled
 from clearline.core.policy.kernel import State
 from clearline.core.policy.model import Policy
@@ -27,6 +27,7 @@ from clearline.core.reasons import catalogue_version
 
 CLOSED_CODE = "BIZ_ACCOUNT_CLOSED"
 CLOSED_TRACE = '{"closed":true}'
+ACTIONS = ["increase", "keep", "decrease", "freeze", "close"]
 
 
 @dataclass(frozen=True)
@@ -153,13 +154,16 @@ def full_trace(
 ) -> pl.Series:
     """Trace JSON per row with the path plus the score, grade, inputs and totals."""
     inputs = sorted(f for f in c.fields if f in frame.columns)
+    schema = frame.schema
+    plain = all(schema[f] in json_text.PLAIN_TYPES for f in (*inputs, "utilisation"))
+    if len(ids) <= series.SMALL and plain:
+        return _few_rows(policy, c, frame, st, ids, table, closed, inputs)
 
     def col(name: str, values: list[Any], dtype: pl.DataType) -> pl.Series:
         return series.take(values, ids, dtype, name)
 
     has_macro = col("_m", [p.trace["macro"] is not None for p in table], pl.Boolean())
     has_cap = col("_c", [p.trace["cap"] is not None for p in table], pl.Boolean())
-    names = ["increase", "keep", "decrease", "freeze", "close"]
     cap = policy.effective_household_cap
     df = pl.DataFrame(
         {
@@ -173,7 +177,7 @@ def full_trace(
             "business": col("business", [p.trace["business"] for p in table], pl.String()),
             "_m": has_macro,
             "_c": has_cap,
-            "_from": series.take(names, st.before_macro, pl.String),
+            "_from": series.take(ACTIONS, st.before_macro, pl.String),
             "_hh": st.extra["hh_total"],
             "income_cap": col("ic", [p.trace["income_cap"] for p in table], pl.String()),
         }
@@ -202,3 +206,53 @@ def full_trace(
         return out
     shut = pl.Series(closed)
     return pl.select(pl.when(shut).then(pl.lit(CLOSED_TRACE)).otherwise(out)).to_series()
+
+
+def _few_rows(
+    policy: Policy,
+    c: Compiled,
+    frame: pl.DataFrame,
+    st: State,
+    ids: np.ndarray,
+    table: list[Path],
+    closed: np.ndarray,
+    inputs: list[str],
+) -> pl.Series:
+    """What :func:`full_trace` gives, written row by row in Python (a review's few rows;
+    the same text, see :mod:`~clearline.core.policy.json_text`)."""
+    stress = policy.macro.stress_index if policy.macro is not None else None
+    cap = policy.effective_household_cap
+    common = _common(policy)
+    values = {f: frame.get_column(f).to_list() for f in inputs}
+    score = frame.get_column("score").to_list()
+    utilisation = frame.get_column("utilisation").to_list()
+    grades, before = st.grade.tolist(), st.before_macro.tolist()
+    household_total = st.extra["hh_total"].tolist()
+    texts = []
+    for i, (path_id, shut) in enumerate(zip(ids.tolist(), closed.tolist(), strict=True)):
+        if shut:
+            texts.append(CLOSED_TRACE)
+            continue
+        p = table[path_id].trace
+        band = p["band"]
+        row = {
+            "score": score[i],
+            "grade": c.grade_names[grades[i]],
+            "rule": p["rule"],
+            "band": None if band is None else int(band),
+            "utilisation": utilisation[i],
+            "held": p["held"],
+            "inputs": {f: values[f][i] for f in inputs} if inputs else None,
+            "sized_to_keep": p["sized_to_keep"],
+            "business": p["business"],
+            "macro": None
+            if p["macro"] is None
+            else {"stress_index": stress, "overruled": ACTIONS[before[i]]},
+            "cap": None
+            if p["cap"] is None
+            else {"limit": cap.limit if cap else None, "household_total": household_total[i]},
+            "income_cap": p["income_cap"],
+            **common,
+        }
+        texts.append(json_text.dumps(row))
+    return pl.Series("trace", texts, dtype=pl.String)
