@@ -11,9 +11,13 @@ It deploys a service with the CLI as ``bench_api_load.py`` does (20,000 borrower
 and times ``ReviewBatcher._pass`` directly: wall and CPU time per pass, median of
 ``--reps``. The passes write real decisions, so each run adds to the database; runs of
 two commits compare best on two fresh directories. To compare with another commit, run
-this file with ``PYTHONPATH=<worktree>/src``, or give ``--against <worktree>/src``: the
-same run then measures both, each in a fresh directory under ``--dir``, and prints the
-ratio of every figure (``git worktree add /tmp/old <commit>`` gives such a tree).
+this file with ``PYTHONPATH=<worktree>/src``, or give ``--against <worktree>/src``
+(``git worktree add /tmp/old <commit>`` gives such a tree): the same run then starts
+both codes as two processes, each on its own copy of one deployment, and times them in
+turns (``--rounds`` rounds, in the order A B B A, ...), so that the machine's drift over
+minutes, which on this shared VM reaches 1.5x between runs, falls on both alike. It
+prints the median of each figure over the rounds, the ratio, and the range of the
+per-round ratios.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -44,31 +49,25 @@ def timed(fn, reps: int) -> tuple[float, float]:  # noqa: ANN001
     return 1e3 * statistics.median(walls), 1e3 * (time.process_time() - c0) / reps
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--dir", default="/tmp/clearline-review-pass")
-    ap.add_argument("--reps", type=int, default=200)
-    ap.add_argument("--against", help="another commit's src folder, measured in the same run")
-    ap.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
-    args = ap.parse_args()
-    if args.against:
-        return compare(args)
-    tmp = Path(args.dir)
+def deployed(tmp: Path) -> str:
+    """The database URL of the deployment in ``tmp``, made first if it has none."""
     tmp.mkdir(parents=True, exist_ok=True)
     url = f"sqlite:///{tmp / 'clearline.db'}"
     if not (tmp / "key").exists():
         (tmp / "key").write_text(deploy(url, tmp, 20_000, 7))
+    return url
+
+
+def setup(tmp: Path):  # noqa: ANN201 - (run, steps) closures over the app
+    """Deploy into ``tmp`` unless it holds a deployment; build the app in this process."""
+    url = deployed(tmp)
     as_of, ids = portfolio_facts(url)
 
-    import clearline
     from clearline.api.app import Settings, _warm_up, create_app
     from clearline.api.batcher import Job
     from clearline.services import line_review as LR
     from clearline.store.household import households_of, read_lines
 
-    say = (lambda *a, **k: None) if args.json else print
-    figures: dict[str, float] = {}
-    say(f"clearline from {Path(clearline.__file__).parent}; {len(ids):,} open accounts")
     app = create_app(
         Settings(db_url=url, registry=tmp / "registry", policies=tmp / "policies", as_of=as_of)
     )
@@ -82,60 +81,116 @@ def main() -> int:
         ]
         batcher._pass(jobs)
 
+    def passes(n: int, reps: int) -> tuple[float, float]:
+        return timed(lambda: review(n), reps)
+
+    def steps(reps: int) -> dict[str, float]:
+        dep, snap = app.state.deployer.current(), app.state.snapshot
+        account = ids[5]
+        with app.state.db.read() as conn:
+            household = households_of(conn, [account])[account]
+            lines = read_lines(conn, household, lock=False)
+            inputs = LR._inputs(conn, household, lines, as_of, snap)
+            calls = {
+                "households_of": lambda: households_of(conn, [account]),
+                "inputs (snapshot, line, history)": lambda: LR._inputs(
+                    conn, household, lines, as_of, snap
+                ),
+                "score + decide (full trace)": lambda: LR._decide_inputs(dep, inputs, as_of),
+            }
+            return {name: timed(fn, reps)[1] for name, fn in calls.items()}
+
+    return len(ids), passes, steps
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--dir", default="/tmp/clearline-review-pass")
+    ap.add_argument("--reps", type=int, default=200)
+    ap.add_argument("--against", help="another commit's src folder, measured in the same run")
+    ap.add_argument("--rounds", type=int, default=12, help="with --against: turns each")
+    ap.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.against:
+        return compare(args)
+    import clearline
+
+    accounts, passes, steps = setup(Path(args.dir))
+    if args.serve:
+        return serve(passes, steps)
+    print(f"clearline from {Path(clearline.__file__).parent}; {accounts:,} open accounts")
     for n in (1, 16):
-        for _ in range(20):
-            review(n)
-        wall, cpu = timed(lambda n=n: review(n), args.reps)
-        figures[f"review pass, batch of {n}, ms CPU"] = cpu
-        say(
+        passes(n, 20)
+        wall, cpu = passes(n, args.reps)
+        print(
             f"review pass, batch of {n:>2}: {wall:6.2f} ms wall, {cpu:6.2f} ms CPU per pass "
             f"({cpu / n:.2f} ms CPU per review)"
         )
+    print("one household, CPU per call:")
+    for name, cpu in steps(args.reps).items():
+        print(f"  {name:<34} {cpu:6.3f} ms")
+    print(f"done {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
+    return 0
 
-    dep, snap = app.state.deployer.current(), app.state.snapshot
-    account = ids[5]
-    with app.state.db.read() as conn:
-        household = households_of(conn, [account])[account]
-        lines = read_lines(conn, household, lock=False)
-        inputs = LR._inputs(conn, household, lines, as_of, snap)
-        steps = {
-            "households_of": lambda: households_of(conn, [account]),
-            "inputs (snapshot, line, history)": lambda: LR._inputs(
-                conn, household, lines, as_of, snap
-            ),
-            "score + decide (full trace)": lambda: LR._decide_inputs(dep, inputs, as_of),
-        }
-        say(f"one household of {len(household)} accounts, CPU per call:")
-        for name, fn in steps.items():
-            figures[f"one household: {name}, ms CPU"] = cpu = timed(fn, args.reps)[1]
-            say(f"  {name:<34} {cpu:6.3f} ms")
-    if args.json:
-        print(json.dumps(figures))
-    else:
-        print(f"done {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
+
+def serve(passes, steps) -> int:  # noqa: ANN001
+    """Answer timing requests on stdin, one JSON line each, for :func:`compare`."""
+    print(json.dumps({"ready": True}), flush=True)
+    for line in sys.stdin:
+        reps = int(line)
+        figures = {f"review pass, batch of {n}, ms CPU": passes(n, reps)[1] for n in (1, 16)}
+        figures |= {f"one household: {k}, ms CPU": v for k, v in steps(reps).items()}
+        print(json.dumps(figures), flush=True)
     return 0
 
 
 def compare(args: argparse.Namespace) -> int:
-    """This code and the code at ``--against``, one after the other in this run, each in
-    a fresh directory; the ratio of every figure (theirs / ours: above 1, ours is
-    faster)."""
-    runs = {}
+    """This code and the code at ``--against`` as two processes timed in turns (A B B A
+    ...), each on its own copy of one deployment; the median of each figure, the ratio
+    (theirs / ours: above 1, ours is faster) and the range of the per-round ratios."""
+    base = Path(args.dir) / "deployed"
+    deployed(base)  # once, with this code's CLI
+    procs = {}
     for name, src in (("this", None), ("against", args.against)):
         env = dict(os.environ)
         if src is not None:
             env["PYTHONPATH"] = str(Path(src).resolve())
         folder = Path(args.dir) / name
-        cmd = [sys.executable, __file__, "--dir", str(folder), "--reps", str(args.reps)]
-        done = subprocess.run([*cmd, "--json"], env=env, capture_output=True, text=True)
-        if done.returncode != 0:
-            raise SystemExit(f"{name} run failed: {done.stderr[-2000:]}")
-        runs[name] = json.loads(done.stdout.strip().splitlines()[-1])
-    print(f"{'figure':<56}{'this':>10}{'against':>10}{'ratio':>8}")
-    for key, ours in runs["this"].items():
-        theirs = runs["against"][key]
-        print(f"{key:<56}{ours:>10.3f}{theirs:>10.3f}{theirs / ours:>7.2f}x")
-    print(f"against: {args.against}; done {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
+        shutil.rmtree(folder, ignore_errors=True)
+        shutil.copytree(base, folder)  # the same data and model, no history between runs
+        cmd = [sys.executable, __file__, "--dir", str(folder), "--serve"]
+        procs[name] = subprocess.Popen(
+            cmd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+    for p in procs.values():
+        assert json.loads(p.stdout.readline())["ready"]  # type: ignore[union-attr]
+    runs: dict[str, list[dict[str, float]]] = {"this": [], "against": []}
+    reps = max(args.reps // 4, 10)
+    for turn in range(args.rounds + 1):  # a warm-up turn each, then A B, B A, ...
+        order = ("this", "against") if turn % 2 == 0 else ("against", "this")
+        for name in order:
+            p = procs[name]
+            p.stdin.write(f"{reps}\n")  # type: ignore[union-attr]
+            p.stdin.flush()  # type: ignore[union-attr]
+            got = json.loads(p.stdout.readline())  # type: ignore[union-attr]
+            if turn:
+                runs[name].append(got)
+    for p in procs.values():
+        p.stdin.close()  # type: ignore[union-attr]
+        p.wait()
+    print(f"{'figure':<56}{'this':>9}{'against':>9}{'ratio':>7}  per-round ratios")
+    for key in runs["this"][0]:
+        ours = [r[key] for r in runs["this"]]
+        theirs = [r[key] for r in runs["against"]]
+        per_round = sorted(t / o for o, t in zip(ours, theirs, strict=True))
+        mo, mt = statistics.median(ours), statistics.median(theirs)
+        print(
+            f"{key:<56}{mo:>9.3f}{mt:>9.3f}{mt / mo:>6.2f}x  {per_round[0]:.2f}-{per_round[-1]:.2f}"
+        )
+    print(
+        f"against: {args.against}; {len(ours)} rounds of {reps} calls per figure; "
+        f"done {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+    )
     return 0
 
 
