@@ -23,8 +23,9 @@ each has its audit entry, and that ``clearline audit verify`` passes. Exit 0 whe
 run is clean even if targets are missed (it is a measurement); 1 on errors or lost writes.
 
 ``--against SRC`` (another commit's ``src`` folder, e.g. from ``git worktree add``) runs
-the whole benchmark twice in this run, this code then that one (``PYTHONPATH=SRC`` for
-its CLI and server), and prints the ratio of the headline figures.
+the whole benchmark for both codes in this run (``PYTHONPATH=SRC`` for the other's CLI
+and server), ``--turns`` pairs in mirrored order (this, that, that, this, ...), and
+prints the mean of each headline figure per code, their ratio and every run's figure.
 
 ``--db`` defaults to SQLite in a temp dir; a PostgreSQL URL gets a throw-away schema
 (``?options=-csearch_path%3D<schema>``), dropped at the end unless ``--keep``.
@@ -38,6 +39,7 @@ import math
 import os
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -134,6 +136,7 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (and PG schema)")
     ap.add_argument("--against", help="another commit's src folder, measured in the same run")
+    ap.add_argument("--turns", type=int, default=2, help="with --against: A B, then B A, ...")
     ap.add_argument("--summary", help=argparse.SUPPRESS)  # JSON of the headline figures
     args = ap.parse_args()
     if args.against:
@@ -257,11 +260,16 @@ def measure(
 
 
 def compare(args: argparse.Namespace) -> int:
-    """This code, then the code at ``--against``, each a whole run of this benchmark;
-    prints both and the ratio (above 1: this code is better)."""
-    forwarded = [a for a in sys.argv[1:] if a != "--against" and a != args.against]
-    runs = {}
-    for name, src in (("this", None), ("against", args.against)):
+    """Whole runs of this benchmark for this code and the code at ``--against``, in the
+    order A B B A (``--turns`` 2) or A B B A A B ... (each run deploys afresh); prints
+    each run's figures, the mean per code and the ratio (above 1: this code is better).
+    On this VM the speed drifts over minutes; the mirrored order puts the drift on both."""
+    forwarded = [a for a in sys.argv[1:] if a not in ("--against", args.against)]
+    forwarded = [a for a in forwarded if a not in ("--turns", str(args.turns))]
+    order = [("this", "against") if k % 2 == 0 else ("against", "this") for k in range(args.turns)]
+    runs: dict[str, list[dict[str, float]]] = {"this": [], "against": []}
+    for name in [n for pair in order for n in pair]:
+        src = args.against if name == "against" else None
         env = dict(os.environ)
         if src is not None:
             env["PYTHONPATH"] = str(Path(src).resolve())
@@ -273,16 +281,19 @@ def compare(args: argparse.Namespace) -> int:
         if done.returncode != 0 or not out.exists():
             print(f"!!! the {name} run failed (exit {done.returncode})", flush=True)
             return 1
-        runs[name] = json.loads(out.read_text())
+        runs[name].append(json.loads(out.read_text()))
     better_high = {"review peak, reviews/s", "clean (0 errors, 0 lost writes, chain ok)"}
     print(f"\n{'figure':<44}{'this':>10}{'against':>10}{'ratio':>8}  (above 1: this is better)")
-    for key, ours in runs["this"].items():
-        theirs = runs["against"][key]
+    for key in runs["this"][0]:
+        ours = statistics.fmean(r[key] for r in runs["this"])
+        theirs = statistics.fmean(r[key] for r in runs["against"])
         if not (ours and theirs):
             ratio = math.nan
         else:
             ratio = ours / theirs if key in better_high else theirs / ours
-        print(f"{key:<44}{ours:>10.1f}{theirs:>10.1f}{ratio:>7.2f}x")
+        each = " / ".join(f"{r[key]:.1f}" for r in runs["this"])
+        other = " / ".join(f"{r[key]:.1f}" for r in runs["against"])
+        print(f"{key:<44}{ours:>10.1f}{theirs:>10.1f}{ratio:>7.2f}x  runs: {each} vs {other}")
     return 0
 
 
