@@ -59,14 +59,21 @@ class Entry:
     payload: Mapping[str, Any]
 
 
+# Built once: every decision batch runs both.
+_HEAD = sa.select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1).with_for_update()
+_MOVE_HEAD = (
+    audit_head.update()
+    .where(audit_head.c.id == 1)
+    .values(seq=sa.bindparam("new_seq"), hash=sa.bindparam("new_hash"))
+)
+
+
 def append(conn: sa.Connection, entries: Iterable[Entry], *, at: datetime) -> list[int]:
     """Append entries in order inside the caller's transaction; returns their seq."""
     items = list(entries)
     if not items:
         return []
-    head = conn.execute(
-        sa.select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1).with_for_update()
-    ).one()
+    head = conn.execute(_HEAD).one()
     seq, prev = int(head.seq), str(head.hash)
     rows = []
     for item in items:
@@ -87,7 +94,7 @@ def append(conn: sa.Connection, entries: Iterable[Entry], *, at: datetime) -> li
         )
         prev = digest
     conn.execute(audit_log.insert(), rows)
-    conn.execute(audit_head.update().where(audit_head.c.id == 1).values(seq=seq, hash=prev))
+    conn.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": prev})
     return [r["seq"] for r in rows]
 
 

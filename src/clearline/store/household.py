@@ -94,6 +94,15 @@ def households_of(conn: sa.Connection, account_ids: Collection[str]) -> dict[str
     return {o.account_id: by_household[member_key(o.hh, o.borrower_id)] for o in owners}
 
 
+# Built once (every review pass runs one of them).
+_LINES = (
+    sa.select(accounts.c.account_id, accounts.c.credit_limit, accounts.c.status)
+    .where(accounts.c.account_id.in_(sa.bindparam("ids", expanding=True)))
+    .order_by(accounts.c.account_id)
+)
+_LOCKED_LINES = _LINES.with_for_update()
+
+
 def lock_lines(conn: sa.Connection, account_ids: Collection[str]) -> pl.DataFrame:
     """``account_id, credit_limit, status`` of the accounts, locked until the transaction
     ends (``FOR UPDATE``; rows are locked in id order, so two batches cannot deadlock)."""
@@ -103,12 +112,7 @@ def lock_lines(conn: sa.Connection, account_ids: Collection[str]) -> pl.DataFram
 def read_lines(conn: sa.Connection, account_ids: Collection[str], *, lock: bool) -> pl.DataFrame:
     """``account_id, credit_limit, status`` of the accounts, in id order; ``lock`` as in
     :func:`lock_lines`, else a plain read (for a draft that is checked again later)."""
-    query = (
-        sa.select(accounts.c.account_id, accounts.c.credit_limit, accounts.c.status)
-        .where(accounts.c.account_id.in_(list(account_ids)))
-        .order_by(accounts.c.account_id)
-    )
-    rows = conn.execute(query.with_for_update() if lock else query).all()
+    rows = conn.execute(_LOCKED_LINES if lock else _LINES, {"ids": list(account_ids)}).all()
     return pl.DataFrame(
         [tuple(r) for r in rows],
         schema={"account_id": pl.String, "credit_limit": pl.Float64, "status": pl.String},
