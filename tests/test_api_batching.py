@@ -3,16 +3,16 @@ alone, duplicates and shared households are handled, nothing is lost."""
 
 from __future__ import annotations
 
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from clearline.api import batcher as batcher_module
 from clearline.api.batcher import Job
 from clearline.api.db import Database
-from clearline.services import line_review
 from clearline.services.line_review import ReviewRequest
 from clearline.store import db
 from clearline.store.household import household_ids
@@ -90,49 +90,58 @@ def test_concurrent_reviews_over_http_are_all_answered_and_recorded_once(
     assert verdict["ok"]
 
 
-def test_a_pass_that_finds_the_writer_busy_decides_before_locking_and_answers_the_same(
+def test_reviews_queued_while_another_writer_holds_sqlite_go_in_one_batch(
     service: Service, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The batcher waits for the writer's turn before it takes the queue, so what arrives
+    # while the other worker writes is decided in one pass, not in several small ones.
     app = service.client.app
     batcher = app.state.batcher
     accounts = open_accounts(service.url, 8)
     with app.state.db.read() as conn:
         accounts = [a for a in accounts if household_ids(conn, a) == [a]][:4]  # one-line homes
-    requests = [ReviewRequest(a, service.as_of, "key:t", f"r{i}") for i, a in enumerate(accounts)]
-    deployment = app.state.deployer.current()
-    with app.state.db.write() as conn:
-        alone = line_review.review_many(conn, deployment, requests, now=app.state.clock())
-        conn.rollback()
-    calls: list[int] = []
-    real = line_review._decide_inputs
-    monkeypatch.setattr(
-        line_review,
-        "_decide_inputs",
-        lambda d, inputs, as_of: calls.append(inputs.height) or real(d, inputs, as_of),
-    )
-    monkeypatch.setattr(app.state.db, "writer_busy", lambda: True)
-    drafts: list[int] = []
-    real_draft = batcher_module.draft_many
-    monkeypatch.setattr(
-        batcher_module,
-        "draft_many",
-        lambda conn, dep, reqs, **kw: drafts.append(len(reqs)) or real_draft(conn, dep, reqs, **kw),
-    )
-    jobs = [Job(r, "t", None, f"d{i}") for i, r in enumerate(requests)]
-    assert batcher._pass(jobs) == []
-    assert drafts == [len(accounts)]
-    assert calls == [len(accounts)]  # decided once, in the draft; the write kept it
-    for job, expected in zip(jobs, alone, strict=True):
-        got = job.future.result(timeout=0)[1]["decision"]
-        for k in ("account_id", "action", "old_limit", "new_limit", "score"):
-            assert got[k] == expected[0][k], k
-        assert ";".join(got["reasons"]) == expected[0]["reasons"]  # stored joined by ";"
+    sizes: list[int] = []
+    real = batcher._pass
+    monkeypatch.setattr(batcher, "_pass", lambda jobs: sizes.append(len(jobs)) or real(jobs))
+    other = Database(service.url)  # the other worker: its own handle on the same file
+    with other.writer_turn():
+        jobs = [
+            batcher.submit(Job(ReviewRequest(a, service.as_of, "key:t", f"r{i}"), "t", None, "x"))
+            for i, a in enumerate(accounts)
+        ]
+        if not service.url.startswith("sqlite"):  # rows are locked, not the file
+            assert [j.result(timeout=30)[0] for j in jobs] == [201] * len(accounts)
+            other.dispose()
+            return
+        time.sleep(0.3)
+        assert not any(j.done() for j in jobs)  # all waiting for the writer
+    answers = [j.result(timeout=30) for j in jobs]
+    assert [a[0] for a in answers] == [201] * len(accounts)
+    assert sizes == [len(accounts)]
+    other.dispose()
 
 
-def test_the_sqlite_writer_is_busy_only_while_someone_holds_it(tmp_path: Path) -> None:
+def test_a_writer_turn_keeps_sqlite_s_writer_for_its_thread_only(tmp_path: Path) -> None:
     database = Database(f"sqlite:///{tmp_path / 'w.db'}")
-    assert not database.writer_busy()
-    with database.write():
-        assert database.writer_busy()
-    assert not database.writer_busy()
+    with database.engine.begin() as conn:
+        conn.exec_driver_sql("create table t (x int)")
+    other = Database(database.url)
+    entered = threading.Event()
+
+    def write_from_the_other_handle() -> None:
+        with other.write() as conn:
+            entered.set()
+            conn.exec_driver_sql("insert into t values (2)")
+
+    with database.writer_turn():
+        with database.write() as conn:  # no second lock inside the turn: no deadlock
+            conn.exec_driver_sql("insert into t values (1)")
+        waiting = threading.Thread(target=write_from_the_other_handle)
+        waiting.start()
+        assert not entered.wait(0.3)  # the other handle queues behind the turn
+    waiting.join(10)
+    assert entered.is_set()
+    with database.read() as conn:
+        assert conn.exec_driver_sql("select x from t order by x").scalars().all() == [1, 2]
     database.dispose()
+    other.dispose()

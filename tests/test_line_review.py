@@ -267,3 +267,19 @@ def test_a_starting_worker_builds_its_snapshot_before_the_first_review(service: 
     with app.state.db.read() as conn:
         version = data_version(conn)
     assert app.state.snapshot.built_for == (app.state.service_day(), version)
+
+
+def test_lines_are_put_in_the_feature_rows_order_or_left_as_given() -> None:
+    import polars as pl
+
+    from clearline.services.line_review import _aligned
+
+    lines = pl.DataFrame(
+        {"account_id": ["a", "b", "c"], "credit_limit": [1.0, 2.0, 3.0], "status": ["x"] * 3}
+    )
+    rows = pl.DataFrame({"account_id": ["c", "a"]})
+    assert _aligned(lines, rows)["account_id"].to_list() == ["c", "a"]
+    assert _aligned(lines, rows)["credit_limit"].to_list() == [3.0, 1.0]
+    assert _aligned(lines, lines) is lines
+    missing = pl.DataFrame({"account_id": ["c", "z"]})  # no line row: joined later, as null
+    assert _aligned(lines, missing) is lines

@@ -6,6 +6,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -22,6 +23,7 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
+        self._turn = threading.local()  # .held: this thread is inside writer_turn()
 
     @contextmanager
     def read(self) -> Iterator[sa.Connection]:
@@ -35,19 +37,16 @@ class Database:
                 with conn.begin():
                     yield conn
 
-    def writer_busy(self) -> bool:
-        """Whether a write would now wait for SQLite's one writer (another process or
-        thread holds it). Always False on other databases, which lock rows, not files."""
-        lock = self._writer_lock_path()
-        if lock is None:
-            return False
-        with open(lock, "a+b") as handle:
+    @contextmanager
+    def writer_turn(self) -> Iterator[None]:
+        """Wait for SQLite's one writer and keep it: this thread's writes inside then
+        take no lock of their own. Elsewhere (rows are locked, not the file) a no-op."""
+        with self._queue_for_sqlite_writes():
+            before, self._turn.held = getattr(self._turn, "held", False), True
             try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return True
-            fcntl.flock(handle, fcntl.LOCK_UN)
-            return False
+                yield
+            finally:
+                self._turn.held = before
 
     def _writer_lock_path(self) -> str | None:
         path = self.engine.url.database
@@ -61,7 +60,7 @@ class Database:
         polls with sleeps of up to 100 ms: under load, workers starve each other. A
         blocking file lock makes them queue and wakes the next one at once."""
         lock = self._writer_lock_path()
-        if lock is None:
+        if lock is None or getattr(self._turn, "held", False):
             yield
             return
         with open(lock, "a+b") as handle:

@@ -4,9 +4,7 @@ A line is reviewed together with its household: the regulatory cap is a househol
 so deciding one line alone could break it. The household's rows are locked first (no
 concurrent review can read a limit this one is about to change), then the household
 slice is read, featured, scored and decided by the same vectorised code as a portfolio
-review; each decision is stored, applied to its line and audited before commit. A
-:class:`Draft` made before the transaction lets it skip deciding again where its inputs
-are unchanged.
+review; each decision is stored, applied to its line and audited before commit.
 """
 
 from __future__ import annotations
@@ -26,7 +24,6 @@ from clearline.core.features import build_features, with_line_state
 from clearline.core.ledger import as_of_cutoff
 from clearline.core.policy import Policy
 from clearline.core.scoring.apply import score_accounts
-from clearline.services.feature_snapshot import data_version
 from clearline.store import audit
 from clearline.store import decisions as records
 from clearline.store.household import (
@@ -34,18 +31,15 @@ from clearline.store.household import (
     household_slice,
     households_of,
     lock_lines,
-    read_lines,
 )
 
 __all__ = [
     "Deferred",
     "Deployment",
-    "Draft",
     "MemberSource",
     "NotReviewable",
     "ReviewRequest",
     "UnknownAccount",
-    "draft_many",
     "review_account",
     "review_many",
 ]
@@ -114,46 +108,6 @@ def review_account(
 Decided = dict[str, tuple[dict[str, Any], dict[str, Any]]]
 
 
-@dataclass(frozen=True)
-class Draft:
-    """Decisions made before the write transaction, with the inputs they came from.
-
-    Deciding is the costly part of a review; made in the write transaction it holds the
-    locks (on SQLite the one writer) for its whole length. A draft decides first, from an
-    unlocked read; the write transaction then rebuilds the inputs under its locks and
-    reuses the draft's decisions only where those inputs are exactly equal (a decision is
-    a function of its input rows, the deployment and the day), deciding the rest again.
-    """
-
-    deployment: Deployment
-    days: dict[date, tuple[pl.DataFrame, Decided]]  # per day: the inputs and their decisions
-    asked: frozenset[str]  # the account ids whose households were read
-    households: dict[str, list[str]]  # as households_of gave them
-    data_version: int  # the newest load when they were read
-
-
-def draft_many(
-    conn: sa.Connection,
-    deployment: Deployment,
-    requests: Sequence[ReviewRequest],
-    *,
-    snapshot: FeatureSource | None = None,
-    members: MemberSource | None = None,
-) -> Draft:
-    """Decide ``requests`` as :func:`review_many` would, without locking or writing."""
-    version = data_version(conn)
-    asked = frozenset(r.account_id for r in requests)
-    known = (members or households_of)(conn, asked)
-    _, households = _grouped(requests, known)
-    lines = read_lines(conn, sorted({a for ids in households.values() for a in ids}), lock=False)
-    days = {}
-    for as_of, members in _by_day(requests, households).items():
-        ids = [a for i in members for a in households[i]]
-        inputs = _inputs(conn, ids, lines, as_of, snapshot)
-        days[as_of] = (inputs, _decide_inputs(deployment, inputs, as_of))
-    return Draft(deployment, days, asked, known, version)
-
-
 def review_many(
     conn: sa.Connection,
     deployment: Deployment,
@@ -161,7 +115,6 @@ def review_many(
     *,
     now: datetime,
     snapshot: FeatureSource | None = None,
-    draft: Draft | None = None,
     members: MemberSource | None = None,
 ) -> list[list[dict[str, Any]] | Exception]:
     """Review several accounts' households in one pass: one lock statement, one feature
@@ -170,21 +123,18 @@ def review_many(
     Households are independent in every policy layer, so each gets the decisions it
     would get alone. Per request: its stored rows, or the exception that refused it
     (:class:`UnknownAccount`, :class:`NotReviewable`, :class:`Deferred` when its
-    household was already taken by an earlier request of the batch). ``draft`` (from
-    :func:`draft_many`) supplies decisions whose inputs are still the same; ``members``
-    (see :mod:`clearline.services.household_index`) the households, else they are read.
+    household was already taken by an earlier request of the batch). ``members`` (see
+    :mod:`clearline.services.household_index`) gives the households, else they are read.
     """
-    known = _households(conn, {r.account_id for r in requests}, draft, members)
+    known = (members or households_of)(conn, {r.account_id for r in requests})
     results, households = _grouped(requests, known)
     # Locked in id order in one statement: concurrent batches cannot deadlock.
     lines = lock_lines(conn, sorted({a for ids in households.values() for a in ids}))
-    for as_of, members in _by_day(requests, households).items():
-        ids = [a for i in members for a in households[i]]
+    for as_of, same_day in _by_day(requests, households).items():
+        ids = [a for i in same_day for a in households[i]]
         inputs = _inputs(conn, ids, lines, as_of, snapshot)
-        decided = _reused(draft, deployment, as_of, inputs)
-        if decided is None:
-            decided = _decide_inputs(deployment, inputs, as_of)
-        for i in members:
+        decided = _decide_inputs(deployment, inputs, as_of)
+        for i in same_day:
             r = requests[i]
             if r.account_id not in decided:
                 results[i] = NotReviewable(f"account {r.account_id} was not open on {as_of}")
@@ -198,18 +148,6 @@ def review_many(
             results[i] = rows
     _write(conn, [res for res in results if isinstance(res, list)], lines, now)
     return [res if res is not None else AssertionError("unreached") for res in results]
-
-
-def _households(
-    conn: sa.Connection, ids: set[str], draft: Draft | None, members: MemberSource | None
-) -> dict[str, list[str]]:
-    """:func:`households_of` the ids, or the draft's reading of them when no load has
-    landed since: only a load changes who belongs to a household (it adds its ``loads``
-    row in the same transaction), and on SQLite, where drafts are made, the write
-    transaction keeps one from landing until this review commits."""
-    if draft is not None and ids <= draft.asked and data_version(conn) == draft.data_version:
-        return {a: draft.households[a] for a in ids if a in draft.households}
-    return (members or households_of)(conn, ids)
 
 
 def _grouped(
@@ -293,25 +231,6 @@ def _decide_inputs(deployment: Deployment, inputs: pl.DataFrame, as_of: date) ->
     return {
         d["account_id"]: (d, f) for d, f in zip(table.to_dicts(), inputs.to_dicts(), strict=True)
     }
-
-
-def _reused(
-    draft: Draft | None, deployment: Deployment, as_of: date, inputs: pl.DataFrame
-) -> Decided | None:
-    """The draft's decisions for these ``inputs`` if it decided exactly these rows with
-    this deployment, else None (then they are decided again)."""
-    if draft is None or draft.deployment is not deployment or as_of not in draft.days:
-        return None
-    drafted, decided = draft.days[as_of]
-    ids = inputs.get_column("account_id").to_list()
-    if any(a not in decided for a in ids):
-        return None
-    same_rows = inputs.select("account_id").join(
-        drafted, on="account_id", how="left", maintain_order="left"
-    )
-    if not same_rows.equals(inputs):
-        return None
-    return {a: decided[a] for a in ids}
 
 
 def _write(
