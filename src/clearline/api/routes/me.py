@@ -13,6 +13,7 @@ router = APIRouter(tags=["me"], responses=COMMON)
 
 
 @router.get("/me", response_model=MeRead)
-def me(who: Annotated[Principal, Depends(permit("me.read"))]) -> MeRead:
-    """The calling key: its role and, for a borrower key, its borrower."""
+async def me(who: Annotated[Principal, Depends(permit("me.read"))]) -> MeRead:
+    """The calling key: its role and, for a borrower key, its borrower (no I/O: on the
+    event loop, not a thread-pool hop)."""
     return MeRead(key_id=who.key_id, role=who.role, borrower_id=who.borrower_id)
