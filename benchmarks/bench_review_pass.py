@@ -66,7 +66,7 @@ def setup(tmp: Path):  # noqa: ANN201 - (run, steps) closures over the app
     from clearline.api.app import Settings, _warm_up, create_app
     from clearline.api.batcher import Job
     from clearline.services import line_review as LR
-    from clearline.store.household import households_of, read_lines
+    from clearline.store.household import households_of, lock_lines
 
     app = create_app(
         Settings(db_url=url, registry=tmp / "registry", policies=tmp / "policies", as_of=as_of)
@@ -89,7 +89,7 @@ def setup(tmp: Path):  # noqa: ANN201 - (run, steps) closures over the app
         account = ids[5]
         with app.state.db.read() as conn:
             household = households_of(conn, [account])[account]
-            lines = read_lines(conn, household, lock=False)
+            lines = lock_lines(conn, household)  # SQLite: no row locks
             inputs = LR._inputs(conn, household, lines, as_of, snap)
             calls = {
                 "households_of": lambda: households_of(conn, [account]),

@@ -35,9 +35,9 @@ _NEWEST_LOAD = sa.select(sa.func.coalesce(sa.func.max(loads.c.id), 0))
 def data_version(conn: sa.Connection) -> int:
     """The newest load's id: changes whenever events or borrower records may have.
 
-    Read once per transaction: a review pass asks for it for its households, its
-    feature rows and its draft, and one reading keeps those three consistent (on
-    PostgreSQL a load may commit between two statements of the same transaction)."""
+    Read once per transaction: a review pass asks for it for its households and its
+    feature rows, and one reading keeps the two consistent (on PostgreSQL a load may
+    commit between two statements of the same transaction)."""
     txn = conn.get_transaction()
     memo = conn.info.get("data_version")
     if txn is not None and memo is not None and memo[0] is txn:

@@ -94,25 +94,19 @@ def households_of(conn: sa.Connection, account_ids: Collection[str]) -> dict[str
     return {o.account_id: by_household[member_key(o.hh, o.borrower_id)] for o in owners}
 
 
-# Built once (every review pass runs one of them).
-_LINES = (
+# Built once: every review pass runs it.
+_LOCKED_LINES = (
     sa.select(accounts.c.account_id, accounts.c.credit_limit, accounts.c.status)
     .where(accounts.c.account_id.in_(sa.bindparam("ids", expanding=True)))
     .order_by(accounts.c.account_id)
+    .with_for_update()
 )
-_LOCKED_LINES = _LINES.with_for_update()
 
 
 def lock_lines(conn: sa.Connection, account_ids: Collection[str]) -> pl.DataFrame:
-    """``account_id, credit_limit, status`` of the accounts, locked until the transaction
-    ends (``FOR UPDATE``; rows are locked in id order, so two batches cannot deadlock)."""
-    return read_lines(conn, account_ids, lock=True)
-
-
-def read_lines(conn: sa.Connection, account_ids: Collection[str], *, lock: bool) -> pl.DataFrame:
-    """``account_id, credit_limit, status`` of the accounts, in id order; ``lock`` as in
-    :func:`lock_lines`, else a plain read (for a draft that is checked again later)."""
-    rows = conn.execute(_LOCKED_LINES if lock else _LINES, {"ids": list(account_ids)}).all()
+    """``account_id, credit_limit, status`` of the accounts in id order, locked until the
+    transaction ends (``FOR UPDATE``; in id order, so two batches cannot deadlock)."""
+    rows = conn.execute(_LOCKED_LINES, {"ids": list(account_ids)}).all()
     return pl.DataFrame(
         [tuple(r) for r in rows],
         schema={"account_id": pl.String, "credit_limit": pl.Float64, "status": pl.String},
