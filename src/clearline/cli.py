@@ -348,6 +348,7 @@ def serve(
 
     import uvicorn
 
+    from clearline.api.workers import APP, supervise
     from clearline.store.db import upgrade
 
     upgrade(db)  # once, before the workers start, so they never race to migrate
@@ -361,16 +362,14 @@ def serve(
         "CLEARLINE_AS_OF": str(parse_date(as_of) or ""),
     }
     os.environ.update(env)
+    options = {"log_level": "warning", "access_log": False}
     err.print(f"clearline API on http://{host}:{port}/v1 (OpenAPI: /openapi.json)")
-    uvicorn.run(
-        "clearline.api.app:app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="warning",
-        access_log=False,
-    )
+    if workers == 1:
+        uvicorn.run(APP, factory=True, host=host, port=port, **options)
+    elif status := supervise(  # a listening socket per worker: see clearline/api/workers.py
+        host, port, workers, options
+    ):
+        raise typer.Exit(status)
 
 
 def _demo_summary(p: dict) -> None:
