@@ -6,7 +6,7 @@ accepts every pending connection at each wake-up, so a burst of new connections 
 mostly on whichever worker woke first. Measured with ``benchmarks/bench_api_load.py``
 (32 connections, 2 workers): splits of 23/9, 26/6 and 26/1, so one worker queued while
 the other idled. With a socket each, the kernel hashes every new connection to one of
-the workers' sockets: splits of 16/16 to 19/13, and a review peak 1.12x higher.
+the workers' sockets: splits of 16/16 to 19/13 (figures in benchmarks/README.md).
 
 The supervisor is small on purpose: start the workers, restart one that dies, stop them
 all on SIGINT/SIGTERM. A worker that dies within its first seconds is taken as a failure
