@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import polars as pl
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from clearline.api.auth import permit
 from clearline.api.problems import COMMON, WRITE, ProblemError
@@ -52,7 +52,7 @@ def create_load(
     who: Annotated[Principal, Depends(permit("loads.create"))],
     body_bytes: Annotated[bytes, Depends(raw_body)],
     idem_key: IdempotencyKey = None,
-) -> JSONResponse:
+) -> Response:
     """Validate and load a portfolio; events already loaded (same ``event_id``) are
     skipped, snapshot tables are upserted, as for `clearline ingest`."""
     tables = body.model_dump()

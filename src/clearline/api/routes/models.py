@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from clearline.api.auth import permit
 from clearline.api.problems import COMMON, WRITE, ProblemError, not_found
@@ -84,7 +84,7 @@ def sign_off(
     body_bytes: Annotated[bytes, Depends(raw_body)],
     idem_key: IdempotencyKey = None,
     body: SignOffCreate | None = None,
-) -> JSONResponse:
+) -> Response:
     """Approve a draft model for production reviews, or retire a model (recorded with
     the key that signed it off, and audited)."""
     registry = _registry(request)

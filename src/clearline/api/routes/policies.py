@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from clearline.api.auth import permit
 from clearline.api.problems import COMMON, WRITE, ProblemError, not_found
@@ -49,7 +49,7 @@ def publish_policy(
     who: Annotated[Principal, Depends(permit("policies.publish"))],
     body_bytes: Annotated[bytes, Depends(raw_body)],
     idem_key: IdempotencyKey = None,
-) -> JSONResponse:
+) -> Response:
     """Validate and publish a policy file's text; the same text again is not a new
     publication, the same release with other text is refused (409)."""
     try:

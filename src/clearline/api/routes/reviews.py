@@ -8,13 +8,13 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from clearline.api.auth import permit
 from clearline.api.batcher import Job
 from clearline.api.db import request_digest
 from clearline.api.problems import COMMON, UNAVAILABLE, WRITE, ProblemError
-from clearline.api.routes.common import IdempotencyKey, Ident, actor, answer, now, raw_body
+from clearline.api.routes.common import IdempotencyKey, Ident, actor, answer, now
 from clearline.api.schemas import ReviewCreate, ReviewRead
 from clearline.services.line_review import ReviewRequest
 from clearline.store.keys import Principal
@@ -32,10 +32,9 @@ async def review(
     request: Request,
     account_id: Ident,
     who: Annotated[Principal, Depends(permit("reviews.create"))],
-    body_bytes: Annotated[bytes, Depends(raw_body)],
     idem_key: IdempotencyKey = None,
     body: Annotated[ReviewCreate | None, Body()] = None,
-) -> JSONResponse:
+) -> Response:
     """Score and decide the account's line now; the decision is stored, applied to the
     line and audited in one transaction (shared with reviews arriving at the same time,
     see ``api/batcher.py``)."""
@@ -47,6 +46,8 @@ async def review(
         ReviewRequest(account_id, as_of, actor(who), uuid.uuid4().hex),
         key_id=who.key_id,
         idem_key=idem_key,
-        digest=request_digest(request.method, request.url.path, body_bytes),
+        # The body as sent (already read for ``body``), not a dependency: each one is
+        # resolved per request, and this route is the hot one.
+        digest=request_digest(request.method, request.url.path, await request.body()),
     )
     return answer(*await asyncio.wrap_future(request.app.state.batcher.submit(job)))
