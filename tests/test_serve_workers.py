@@ -25,8 +25,14 @@ def _listeners(port: int) -> int:
 
 
 def _workers(pid: int) -> list[int]:
-    kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    return [int(k) for k in kids if b"spawn_main" in Path(f"/proc/{k}/cmdline").read_bytes()]
+    found = []
+    for kid in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        try:
+            if b"spawn_main" in Path(f"/proc/{kid}/cmdline").read_bytes():
+                found.append(int(kid))
+        except FileNotFoundError:  # reaped between the two reads
+            pass
+    return found
 
 
 def _until(what: str, check, seconds: float = 30) -> None:  # noqa: ANN001
@@ -50,7 +56,8 @@ def serving(tmp_path: Path):  # noqa: ANN201
     port = _free_port()
     args = [CLI, "serve", "--db", f"sqlite:///{tmp_path / 'c.db'}", "--port", str(port)]
     args += ["--workers", "2", "--registry", str(tmp_path)]
-    server = subprocess.Popen(args, cwd=tmp_path, stderr=subprocess.PIPE)
+    log = (tmp_path / "serve.log").open("w")  # a file: an unread pipe could fill and block
+    server = subprocess.Popen(args, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
     try:
         _until("two workers listening", lambda: _listeners(port) == 2 and _answers(port), 60)
         yield server, port
@@ -58,6 +65,7 @@ def serving(tmp_path: Path):  # noqa: ANN201
         if server.poll() is None:
             server.terminate()
             server.wait(timeout=30)
+        log.close()
 
 
 def test_each_worker_listens_and_stopping_stops_them_all(serving) -> None:  # noqa: ANN001
