@@ -71,7 +71,7 @@ decisions = sa.Table(
     "decisions",
     metadata,
     sa.Column("decision_id", id_type(), primary_key=True),
-    sa.Column("account_id", id_type(), nullable=False, index=True),
+    sa.Column("account_id", id_type(), nullable=False),
     sa.Column("borrower_id", id_type(), nullable=False, index=True),
     sa.Column("decided_at", UtcInstant(), nullable=False),
     sa.Column("as_of", sa.Date, nullable=False),
@@ -91,6 +91,28 @@ decisions = sa.Table(
     sa.Column("trace", sa.Text, nullable=False),
     sa.Column("requested_by", sa.Text, nullable=False),
     sa.Column("request_id", sa.Text, nullable=False, index=True),
+)
+
+# A decision that changed its line (the policy's hysteresis counts days since the last).
+# Text, not bound parameters: SQLite uses a partial index only for a query whose WHERE
+# repeats the index's own condition word for word.
+LINE_CHANGED = sa.text("(new_limit <> old_limit OR action IN ('freeze', 'close'))")
+
+# A review reads each account's last decision and its last line change: with these, an
+# index seek each, however long the account's history (see decisions.history_rows).
+sa.Index(
+    "ix_decisions_account_decided",
+    decisions.c.account_id,
+    decisions.c.decided_at,
+    decisions.c.decision_id,
+)
+sa.Index(
+    "ix_decisions_account_changes",
+    decisions.c.account_id,
+    decisions.c.decided_at,
+    decisions.c.decision_id,
+    sqlite_where=LINE_CHANGED,
+    postgresql_where=LINE_CHANGED,
 )
 
 # Append-only, hash-chained: entry n carries the hash of entry n-1 (docs/service.md).
