@@ -99,7 +99,7 @@ decisions = sa.Table(
 LINE_CHANGED = sa.text("(new_limit <> old_limit OR action IN ('freeze', 'close'))")
 
 # A review reads each account's last decision and its last line change: with these, an
-# index seek each, however long the account's history (see decisions.history_rows).
+# index seek each, however long the account's history (see decisions.history).
 sa.Index(
     "ix_decisions_account_decided",
     decisions.c.account_id,
