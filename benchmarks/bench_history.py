@@ -2,7 +2,7 @@
 
 Usage::
 
-    .venv/bin/python benchmarks/bench_history.py [--db URL] [--accounts 500] [--reps 300]
+    .venv/bin/python benchmarks/bench_history.py [--db URL] [--accounts 400] [--reps 300]
 
 Every review pass reads, for its batch's accounts, the last decision's action and the
 day of the last line change (the policy's hysteresis). The query that read each
@@ -12,9 +12,8 @@ This times both in the same run, on the same database, for batches of 32 account
 accounts have had 1, 30 and 300 decisions each, and checks that they agree.
 
 The whole-history query is kept here as the reference. On this schema it reads through
-``ix_decisions_account_decided``, already in decision order, which is a little faster
-than the one-column index it had before. Decision rows carry a 1 KB trace; a real one is
-about 4 KB.
+``ix_decisions_account_decided`` rather than the one-column index it had before (not
+timed separately). Decision rows carry a 1 KB trace; a real one is about 4 KB.
 """
 
 from __future__ import annotations
