@@ -10,7 +10,6 @@ review; each decision is stored, applied to its line and audited before commit.
 from __future__ import annotations
 
 import hashlib
-import uuid
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -259,7 +258,7 @@ def _record(
 ) -> dict[str, Any]:
     inputs = audit.canonical({k: _stable(v) for k, v in features.items() if k != "as_of"})
     return {
-        "decision_id": "d-" + uuid.uuid4().hex,
+        "decision_id": records.new_id(),
         "account_id": d["account_id"],
         "borrower_id": d["borrower_id"],
         "decided_at": now,

@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql
 from clearline.core.schema import TABLES, Column, Kind
 
 # Bumped with every migration that changes these tables; checked by the tests.
-SCHEMA_REVISION = "0003"
+SCHEMA_REVISION = "0004"
 
 
 def id_type() -> sa.types.TypeEngine:
