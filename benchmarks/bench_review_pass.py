@@ -1,6 +1,6 @@
 """What one review pass costs in-process, without HTTP (issue 5): the batcher's write
-transaction for batches of 1 and 16 random open accounts, and its steps for one
-household.
+transaction for batches of 1 and 16 random open accounts (CPU, wall time, and the pages
+of SQLite write-ahead log it writes), and its steps for one household.
 
 Usage::
 
@@ -27,14 +27,17 @@ import json
 import os
 import random
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
 import time
 import uuid
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
+import sqlalchemy as sa
 from load_service import deploy, portfolio_facts
 
 
@@ -84,6 +87,22 @@ def setup(tmp: Path):  # noqa: ANN201 - (run, steps) closures over the app
     def passes(n: int, reps: int) -> tuple[float, float]:
         return timed(lambda: review(n), reps)
 
+    def wal_pages(n: int, reps: int) -> float:
+        """Pages of write-ahead log one pass of ``n`` reviews writes: a reader opened on
+        an empty log keeps any checkpoint (SQLite's own or the service's) from copying
+        or restarting it, so after ``reps`` passes the log holds all they wrote."""
+        path = sa.make_url(url).database
+        with closing(sqlite3.connect(path, isolation_level=None)) as pin:
+            pin.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            pin.execute("BEGIN")
+            pin.execute("SELECT count(*) FROM loads").fetchone()
+            for _ in range(reps):
+                review(n)
+            with closing(sqlite3.connect(path, isolation_level=None)) as other:
+                _busy, frames, _copied = other.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            pin.execute("COMMIT")
+        return frames / reps
+
     def steps(reps: int) -> dict[str, float]:
         dep, snap = app.state.deployer.current(), app.state.snapshot
         account = ids[5]
@@ -100,7 +119,7 @@ def setup(tmp: Path):  # noqa: ANN201 - (run, steps) closures over the app
             }
             return {name: timed(fn, reps)[1] for name, fn in calls.items()}
 
-    return len(ids), passes, steps
+    return len(ids), passes, steps, wal_pages
 
 
 def main() -> int:
@@ -115,16 +134,16 @@ def main() -> int:
         return compare(args)
     import clearline
 
-    accounts, passes, steps = setup(Path(args.dir))
+    accounts, passes, steps, wal_pages = setup(Path(args.dir))
     if args.serve:
-        return serve(passes, steps)
+        return serve(passes, steps, wal_pages)
     print(f"clearline from {Path(clearline.__file__).parent}; {accounts:,} open accounts")
     for n in (1, 16):
         passes(n, 20)
         wall, cpu = passes(n, args.reps)
         print(
             f"review pass, batch of {n:>2}: {wall:6.2f} ms wall, {cpu:6.2f} ms CPU per pass "
-            f"({cpu / n:.2f} ms CPU per review)"
+            f"({cpu / n:.2f} ms CPU per review); {wal_pages(n, 50):.1f} pages of WAL per pass"
         )
     print("one household, CPU per call:")
     for name, cpu in steps(args.reps).items():
@@ -133,12 +152,13 @@ def main() -> int:
     return 0
 
 
-def serve(passes, steps) -> int:  # noqa: ANN001
+def serve(passes, steps, wal_pages) -> int:  # noqa: ANN001
     """Answer timing requests on stdin, one JSON line each, for :func:`compare`."""
     print(json.dumps({"ready": True}), flush=True)
     for line in sys.stdin:
         reps = int(line)
         figures = {f"review pass, batch of {n}, ms CPU": passes(n, reps)[1] for n in (1, 16)}
+        figures |= {f"review pass, batch of {n}, WAL pages": wal_pages(n, reps) for n in (1, 16)}
         figures |= {f"one household: {k}, ms CPU": v for k, v in steps(reps).items()}
         print(json.dumps(figures), flush=True)
     return 0

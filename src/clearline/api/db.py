@@ -15,15 +15,21 @@ from typing import Any
 import sqlalchemy as sa
 
 from clearline.api.problems import ProblemError
+from clearline.api.wal import WalCheckpoints
 from clearline.store.db import make_engine
 from clearline.store.service_tables import idempotency
 
 
 class Database:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, checkpoint_every_s: float = 0.05) -> None:
         self.url = url
         self.engine = make_engine(url)
         self._turn = threading.local()  # .held: this thread is inside writer_turn()
+        self._wal = (
+            WalCheckpoints(self.engine, every_s=checkpoint_every_s)
+            if self._writer_lock_path() is not None
+            else None
+        )
 
     @contextmanager
     def read(self) -> Iterator[sa.Connection]:
@@ -67,8 +73,12 @@ class Database:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield
+                if self._wal is not None:
+                    self._wal.before_release()
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
+        if self._wal is not None:  # see clearline.api.wal
+            self._wal.after_release()
 
     def dispose(self) -> None:
         self.engine.dispose()

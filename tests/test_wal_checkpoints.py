@@ -1,0 +1,132 @@
+"""The service's WAL checkpoints run after a write lets go of SQLite's writer, and the log
+stays bounded when the other worker is always writing (clearline.api.wal)."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from clearline.api.db import Database
+from clearline.store.db import make_engine
+
+PAGE = 4096
+
+
+@pytest.fixture
+def url(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'service.db'}"
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE scratch (id INTEGER PRIMARY KEY, blob BLOB)")
+    engine.dispose()
+    return url
+
+
+def _insert(db: Database, pages: int = 3) -> None:
+    with db.write() as conn:
+        conn.exec_driver_sql("INSERT INTO scratch (blob) VALUES (?)", (os.urandom(pages * PAGE),))
+
+
+def _lock_held(db: Database) -> bool:
+    with open(f"{db.engine.url.database}.writer-lock", "a+b") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return False
+
+
+def _wal_frames(url: str) -> int:
+    """The most pages the log ever held: its file is reused from the start, not cut."""
+    size = Path(f"{sa.make_url(url).database}-wal").stat().st_size
+    return max(0, (size - 32) // (24 + PAGE))
+
+
+def test_the_service_switches_off_sqlites_own_checkpoints(url: str) -> None:
+    db = Database(url)
+    with db.read() as conn:
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
+    db.dispose()
+    other = make_engine(url)  # the CLI and other processes keep SQLite's default
+    with other.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 1000
+    other.dispose()
+
+
+def test_a_checkpoint_runs_once_the_writer_is_let_go(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = Database(url, checkpoint_every_s=0.0)
+    seen: list[bool] = []
+    run = db._wal.run  # type: ignore[union-attr]
+    monkeypatch.setattr(db._wal, "run", lambda: (seen.append(_lock_held(db)), run()))
+    _insert(db)
+    assert seen == [False]
+    with db.writer_turn():  # a batch: its writes inside, the checkpoint after the turn
+        _insert(db)
+        _insert(db)
+        assert seen == [False]
+    assert seen == [False, False]
+    db.dispose()
+
+
+def test_checkpoints_are_spaced_by_the_interval(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    db = Database(url, checkpoint_every_s=3600.0)
+    calls: list[int] = []
+    run = db._wal.run  # type: ignore[union-attr]
+    monkeypatch.setattr(db._wal, "run", lambda: (calls.append(1), run()))
+    for _ in range(5):
+        _insert(db)
+    assert calls == [1]  # the first write's; the next is due in an hour
+    db.dispose()
+
+
+def test_a_long_log_is_checkpointed_before_the_writer_is_let_go(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = Database(url, checkpoint_every_s=3600.0)
+    wal = db._wal
+    assert wal is not None
+    _insert(db)  # its checkpoint after the turn; the next is due in an hour
+    seen: list[bool] = []
+    run = wal.run
+    monkeypatch.setattr(wal, "run", lambda: (seen.append(_lock_held(db)), run()))
+    wal.frames = wal.limit_frames + 1
+    _insert(db)
+    assert seen == [True]
+    _insert(db)  # wholly copied: this write starts the log again from its beginning
+    wal.run()
+    assert wal.frames <= 10, wal.frames
+    db.dispose()
+
+
+@pytest.mark.parametrize("bounded", [True, False])
+def test_the_log_stays_bounded_while_the_other_worker_always_writes(
+    url: str, bounded: bool
+) -> None:
+    # Two workers; each one's checkpoint runs while the other writes (called here by
+    # hand, at that moment, so the interleaving is the same on every run).
+    a, b = Database(url, checkpoint_every_s=3600.0), Database(url, checkpoint_every_s=3600.0)
+    limit = 60 if bounded else 10**9
+    for db in (a, b):
+        db._wal.limit_frames = limit  # type: ignore[union-attr]
+    _insert(a)
+    for _ in range(40):
+        for me, other in ((a, b), (b, a)):
+            with me.write() as conn:
+                conn.exec_driver_sql(
+                    "INSERT INTO scratch (blob) VALUES (?)", (os.urandom(3 * PAGE),)
+                )
+                other._wal.run()  # type: ignore[union-attr]
+    frames = _wal_frames(url)
+    if bounded:
+        assert frames <= limit + 20, frames
+    else:  # without the checkpoint inside the turn, the log only grows
+        assert frames > 200, frames
+    a.dispose()
+    b.dispose()
