@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from clearline.api.batcher import Job, answer
+from clearline.api.batcher import Job
 from clearline.api.db import Database
 from clearline.services.line_review import ReviewRequest
 from clearline.store import db
@@ -46,9 +46,7 @@ def test_one_pass_over_many_jobs_answers_each_and_defers_shared_households(
     ]
     jobs.append(Job(ReviewRequest(accounts[0], service.as_of, "key:t", "again"), "t", None, "x"))
     jobs.append(Job(ReviewRequest("NOPE", service.as_of, "key:t", "nope"), "t", None, "y"))
-    outcomes, deferred = batcher._pass(jobs)
-    assert not any(j.future.done() for j in jobs)  # answered only after the turn
-    answer(outcomes)
+    deferred = batcher._pass(jobs)
     # The repeated account shares its household with the first job: it waits a pass.
     assert deferred == [jobs[-2]]
     assert jobs[-1].future.exception().status == 404
@@ -57,7 +55,7 @@ def test_one_pass_over_many_jobs_answers_each_and_defers_shared_households(
         assert body["decision"]["account_id"] == job.request.account_id
     assert _count(service, "decisions") == sum(1 + len(b["household"]) for b in bodies)
     # The deferred job, run next, sees the first job's decision as history.
-    answer(batcher._pass(deferred)[0])
+    batcher._pass(deferred)
     status, body, _ = jobs[-2].future.result()
     first = jobs[0].future.result()[1]["decision"]
     assert status == 201 and body["decision"]["old_limit"] == first["new_limit"]
@@ -147,42 +145,3 @@ def test_a_writer_turn_keeps_sqlite_s_writer_for_its_thread_only(tmp_path: Path)
         assert conn.exec_driver_sql("select x from t order by x").scalars().all() == [1, 2]
     database.dispose()
     other.dispose()
-
-
-def test_an_answer_is_written_out_after_its_decisions_commit_unless_it_is_stored(
-    service: Service, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # An answer with an Idempotency-Key is stored in the decisions' own transaction; one
-    # without is written out after the commit, outside SQLite's writer turn.
-    from clearline.api import batcher as batching
-
-    app = service.client.app
-    engine = db.make_engine(service.url)
-    seen: dict[str, bool] = {}
-    real = batching.review_body
-
-    def spy(rows: list[dict]) -> dict:
-        with engine.connect() as conn:  # another connection sees only what is committed
-            seen[rows[0]["request_id"]] = bool(
-                conn.execute(
-                    sa.text("select count(*) from decisions where decision_id = :d"),
-                    {"d": rows[0]["decision_id"]},
-                ).scalar_one()
-            )
-        return real(rows)
-
-    monkeypatch.setattr(batching, "review_body", spy)
-    with app.state.db.read() as conn:
-        homes = [a for a in open_accounts(service.url, 8) if household_ids(conn, a) == [a]]
-    plain, keyed = homes[0], homes[1]
-    futures = [
-        app.state.batcher.submit(
-            Job(ReviewRequest(plain, service.as_of, "key:t", "plain"), "t", None, "x")
-        ),
-        app.state.batcher.submit(
-            Job(ReviewRequest(keyed, service.as_of, "key:t", "keyed"), "t", "k-1", "y")
-        ),
-    ]
-    assert [f.result(timeout=30)[0] for f in futures] == [201, 201]
-    engine.dispose()
-    assert seen == {"plain": True, "keyed": False}

@@ -3,9 +3,7 @@
 Each worker runs one batcher thread. A review request is queued with a future; the
 thread takes everything queued (up to ``max_batch``), reviews it with
 :func:`~clearline.services.line_review.review_many` in one write transaction, stores
-each idempotent response in the same transaction, commits, and only then answers every
-request. The answers without an Idempotency-Key are written out (about 0.4 ms for 16
-reviews) after the writer's turn is let go, while the other worker writes.
+each idempotent response in the same transaction, commits, then answers every request.
 On SQLite, which has one writer, the thread first waits for the writer's turn and only
 then takes the queue: while the other worker writes, this one's event loop keeps
 accepting requests, which then go in one batch instead of several small ones. (Deciding
@@ -47,8 +45,6 @@ from clearline.store import decisions
 
 #: (status, JSON body, replayed)
 Answer = tuple[int, Any, bool]
-#: A job and its answer, its refusal, or its stored decision rows (written out later).
-Outcome = tuple["Job", Answer | Exception | list[dict[str, Any]]]
 
 
 @dataclass
@@ -92,44 +88,42 @@ class ReviewBatcher:
             with self._ready:
                 while not self._queue:
                     self._ready.wait()
-            done: list[Outcome] = []
             try:
                 with self._db.writer_turn():
-                    self._run(self._take(), done)
+                    self._run(self._take())
             except Exception as exc:  # noqa: BLE001 - the turn itself failed: answer, never hang
                 for job in self._take():
                     job.future.set_exception(exc)
-            answer(done)  # after the commit, and outside the turn: the other worker writes
 
     def _take(self) -> list[Job]:
         with self._ready:
             return [self._queue.popleft() for _ in range(min(self._max, len(self._queue)))]
 
-    def _run(self, jobs: list[Job], done: list[Outcome]) -> None:
+    def _run(self, jobs: list[Job]) -> None:
         try:
-            outcomes, deferred = self._pass(jobs)
-        except Exception as exc:  # noqa: BLE001 - answered, never lost
+            deferred = self._pass(jobs)
+        except Exception as exc:  # noqa: BLE001 - answered below, never lost
             if len(jobs) == 1:
-                done.append((jobs[0], exc))
+                jobs[0].future.set_exception(exc)
                 return
             for job in jobs:  # find the one that broke the batch; the others go through
-                self._run([job], done)
+                self._run([job])
             return
-        done.extend(outcomes)
         if deferred:
             with self._ready:
                 self._queue.extendleft(reversed(deferred))
                 self._ready.notify()
 
-    def _pass(self, jobs: list[Job]) -> tuple[list[Outcome], list[Job]]:
-        """One transaction for the batch: each job's outcome, for :func:`answer` once it
-        has committed, and the jobs to run in the next one."""
+    def _pass(self, jobs: list[Job]) -> list[Job]:
+        """One transaction for the batch; returns the jobs to run in the next one."""
         try:
             deployment = self._deployer.current()
         except (NotDeployable, ValueError) as exc:
-            return [(job, ProblemError(503, "Not deployable", str(exc))) for job in jobs], []
+            for job in jobs:
+                job.future.set_exception(ProblemError(503, "Not deployable", str(exc)))
+            return []
         now = self._clock()
-        outcomes: list[Outcome] = []
+        answers: list[tuple[Job, Answer | Exception]] = []
         deferred: list[Job] = []
         with self._db.write() as conn:
             fresh, keys = [], set()
@@ -143,13 +137,13 @@ class ReviewBatcher:
                     try:
                         stored = stored_answer(conn, job.key_id, job.idem_key, job.digest)
                     except ProblemError as exc:
-                        outcomes.append((job, exc))
+                        answers.append((job, exc))
                         continue
                     if stored is None:
                         fresh.append(job)
                     else:
-                        outcomes.append((job, stored))
-            results = review_many(
+                        answers.append((job, stored))
+            outcomes = review_many(
                 conn,
                 deployment,
                 [j.request for j in fresh],
@@ -157,40 +151,25 @@ class ReviewBatcher:
                 snapshot=self._snapshot,
                 members=self._members,
             )
-            for job, out in zip(fresh, results, strict=True):
+            for job, out in zip(fresh, outcomes, strict=True):
                 if isinstance(out, Deferred):
                     deferred.append(job)
                 elif isinstance(out, UnknownAccount):
-                    outcomes.append((job, not_found("account", job.request.account_id)))
+                    answers.append((job, not_found("account", job.request.account_id)))
                 elif isinstance(out, NotReviewable):
-                    outcomes.append((job, ProblemError(422, "Not reviewable", str(out))))
+                    answers.append((job, ProblemError(422, "Not reviewable", str(out))))
                 elif isinstance(out, Exception):
                     raise out
-                elif job.idem_key is None:
-                    outcomes.append((job, out))  # its answer is written after the turn
-                else:  # the answer is stored with the decisions, in their transaction
-                    reply = (201, review_body(out), False)
-                    store_answer(conn, job.key_id, job.idem_key, job.digest, reply[:2], now)
-                    outcomes.append((job, reply))
-        return outcomes, deferred
-
-
-def review_body(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """The 201 body of a review from its stored rows, the requested account's first."""
-    reads = [DecisionRead(**decisions.readable(r)) for r in rows]
-    return ReviewRead(decision=reads[0], household=reads[1:]).model_dump(mode="json")
-
-
-def answer(outcomes: list[Outcome]) -> None:
-    """Answer each job of committed passes; decision rows are written out here."""
-    for job, out in outcomes:
-        if isinstance(out, list):
-            try:
-                out = (201, review_body(out), False)
-            except Exception as exc:  # noqa: BLE001 - a bug: this request fails, not the rest
-                job.future.set_exception(exc)
-                continue
-        if isinstance(out, Exception):
-            job.future.set_exception(out)
-        else:
-            job.future.set_result(out)
+                else:
+                    reads = [DecisionRead(**decisions.readable(r)) for r in out]
+                    body = ReviewRead(decision=reads[0], household=reads[1:])
+                    answer = (201, body.model_dump(mode="json"), False)
+                    if job.idem_key is not None:
+                        store_answer(conn, job.key_id, job.idem_key, job.digest, answer[:2], now)
+                    answers.append((job, answer))
+        for job, answer in answers:  # only after the commit
+            if isinstance(answer, Exception):
+                job.future.set_exception(answer)
+            else:
+                job.future.set_result(answer)
+        return deferred
