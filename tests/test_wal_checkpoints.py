@@ -130,3 +130,15 @@ def test_the_log_stays_bounded_while_the_other_worker_always_writes(
         assert frames > 200, frames
     a.dispose()
     b.dispose()
+
+
+def test_a_checkpoint_already_running_in_the_process_is_not_waited_for(url: str) -> None:
+    db = Database(url)
+    wal = db._wal
+    assert wal is not None
+    with wal._running:  # another thread of this worker is checkpointing
+        wal.run()  # returns at once instead of waiting
+        assert wal._last == float("-inf")
+    wal.run()
+    assert wal._last > float("-inf")
+    db.dispose()

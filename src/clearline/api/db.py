@@ -81,6 +81,8 @@ class Database:
             self._wal.after_release()
 
     def dispose(self) -> None:
+        if self._wal is not None:
+            self._wal.close()
         self.engine.dispose()
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
 import time
 from typing import Any
 
@@ -31,10 +32,14 @@ log = logging.getLogger(__name__)
 
 class WalCheckpoints:
     def __init__(self, engine: sa.Engine, *, every_s: float = 0.05, limit_frames: int = 4000):
-        self._engine = engine
+        self._path = str(engine.url.database)
         self.every_s, self.limit_frames = every_s, limit_frames
         self._last = float("-inf")
         self.frames = 0  # pages in the log at the last checkpoint, copied or not
+        # A connection of its own, not one from the pool: a checkpoint is never worth
+        # waiting for a pooled connection that requests need.
+        self._conn: sqlite3.Connection | None = None
+        self._running = threading.Lock()
         sa.event.listen(engine, "connect", _no_automatic_checkpoint)
 
     def before_release(self) -> None:
@@ -48,19 +53,28 @@ class WalCheckpoints:
             self.run()
 
     def run(self) -> None:
-        self._last = time.monotonic()
-        raw = self._engine.raw_connection()
+        if not self._running.acquire(blocking=False):
+            return  # another thread of this process is checkpointing
         try:
-            _busy, frames, _copied = raw.driver_connection.execute(  # type: ignore[union-attr]
-                "PRAGMA wal_checkpoint(PASSIVE)"
-            ).fetchone()
+            self._last = time.monotonic()
+            if self._conn is None:
+                self._conn = sqlite3.connect(
+                    self._path, isolation_level=None, check_same_thread=False
+                )
+            _busy, frames, _copied = self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         except sqlite3.Error as exc:  # the write before it has committed: never fail it
             log.warning("WAL checkpoint failed: %s", exc)
             return
         finally:
-            raw.close()
-        if frames >= 0:  # -1: another checkpoint was running
+            self._running.release()
+        if frames >= 0:  # -1: another process was checkpointing
             self.frames = frames
+
+    def close(self) -> None:
+        with self._running:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
 
 
 def _no_automatic_checkpoint(dbapi: Any, _record: Any) -> None:
