@@ -17,12 +17,14 @@ functions and a mean of step functions is a step function on the union of their 
 
 and a refined bin's points are the mean over members of the points they give it (zero
 from a member without the feature). Refined bins below the minimum bin share are then
-pooled with their closest neighbour. Where every member found the same trend (always
-so for a trend the user set), the points are held to it: a mean of monotone steps is
-monotone, but a mean of peaks with different tops is not one peak. Where members found
-different trends under "auto", the feature's trend is "mixed" and its points are their
-mean. The counts, WoE and IV of the published bins are those of all training rows; the
-event rate of a small refined bin need not follow the trend, the points do.
+pooled with their closest neighbour, unless one holds a single value or category whose
+event rate plainly differs from it (``merging.keeps_apart``). Where every member found
+the same trend (always so for a trend the user set), the points are held to it: a mean
+of monotone steps is monotone, but a mean of peaks with different tops is not one peak.
+Where members found different trends under "auto", the feature's trend is "mixed" and
+its points are their mean. The counts, WoE and IV of the published bins are those of
+all training rows; the event rate of a small refined bin need not follow the trend, the
+points do.
 """
 
 from __future__ import annotations
@@ -32,8 +34,9 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.isotonic import isotonic_regression
 
-from clearline.core.scoring.binning import FeatureBinning
+from clearline.core.scoring.binning import FeatureBinning, single_valued
 from clearline.core.scoring.fitting import Column, Fit, points_of
+from clearline.core.scoring.merging import keeps_apart
 
 #: Members of a bagged scorecard when ``bagging="auto"`` and the sample is small.
 AUTO_MEMBERS = 25
@@ -197,24 +200,40 @@ def _pool_small(
     """Pool refined regular bins below ``min_count`` rows, so the published bins keep the
     minimum bin share: the smallest bin joins the neighbour (numeric) or the bin
     (categorical) whose points are closest, at the row-weighted mean of the two. A mean
-    of neighbours stays between them, so the points keep their trend.
+    of neighbours stays between them, so the points keep their trend. As in the members'
+    own binning, a small bin of one value or category whose event rate differs beyond
+    chance from the bin it would join stays apart (``merging.keeps_apart``).
     """
     k = refined.n_regular
     n = refined.counts[:k].astype(np.float64).tolist()
+    ev = refined.events[:k].astype(np.float64).tolist()
     p = points[:k].tolist()
     parts = [[i] for i in range(k)]
     numeric = refined.kind == "numeric"
-    while len(parts) > 1:
-        i = int(np.argmin(n))
-        if n[i] >= min_count:
-            break
+    atomic = _atomic(col, refined).tolist()
+
+    def closest(i: int) -> int:
         near = [i - 1, i + 1] if numeric else range(len(parts))
-        j = min((j for j in near if 0 <= j < len(parts) and j != i), key=lambda j: abs(p[j] - p[i]))
+        others = (j for j in near if 0 <= j < len(parts) and j != i)
+        return min(others, key=lambda j: abs(p[j] - p[i]))
+
+    def next_merge() -> tuple[int, int] | None:
+        for i in sorted(range(len(parts)), key=lambda i: n[i]):  # smallest, then leftmost
+            if n[i] >= min_count:
+                return None
+            j = closest(i)
+            if not (atomic[i] and keeps_apart(ev[i], n[i], ev[j], n[j])):
+                return i, j
+        return None
+
+    while len(parts) > 1 and (pair := next_merge()) is not None:
+        i, j = pair
         total = n[i] + n[j]
         p[j] = (p[i] * n[i] + p[j] * n[j]) / total if total else p[j]
-        n[j] = total
+        n[j], ev[j] = total, ev[i] + ev[j]
         parts[j] = sorted(parts[j] + parts[i])
-        del n[i], p[i], parts[i]
+        atomic[j] = False
+        del n[i], ev[i], p[i], parts[i], atomic[i]
     if len(parts) == k:
         return refined, points
     if numeric:
@@ -240,6 +259,15 @@ def _pool_small(
         else shell.index_codes(col.values, col.labels)  # type: ignore[arg-type]
     )
     return _with_counts(shell, idx, y), np.concatenate([p, points[k:]])
+
+
+def _atomic(col: Column, b: FeatureBinning) -> np.ndarray:
+    """Per regular bin of ``b``, whether it holds one category or one numeric value."""
+    if b.kind == "categorical":
+        return np.array([len(g) == 1 for g in b.groups], dtype=bool)
+    idx = b.index_numeric(col.values.copy())
+    regular = idx < b.n_regular
+    return single_valued(col.values[regular], b.edges, idx[regular], b.counts[: b.n_regular])
 
 
 #: Direction of the points for an event-rate trend (risk up = points down).

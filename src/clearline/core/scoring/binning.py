@@ -159,13 +159,13 @@ def fit_numeric(
     e = np.bincount(pre_idx, weights=y[regular], minlength=m).round().astype(np.int64)
 
     min_count = min_share * len(x)
+    single = single_valued(xr, pre_edges, pre_idx, n)
+    atomic = single if single.any() else None  # None: nothing to test, the common case
     if monotonic == "auto":
-        trend, starts = auto_trend(e, n, min_count=min_count, max_bins=max_bins)
+        trend, starts = auto_trend(e, n, min_count=min_count, max_bins=max_bins, atomic=atomic)
     else:
-        trend, starts = (
-            monotonic,
-            fit_trend(e, n, monotonic, min_count=min_count, max_bins=max_bins),
-        )
+        starts = fit_trend(e, n, monotonic, min_count=min_count, max_bins=max_bins, atomic=atomic)
+        trend = monotonic
     # Missing and special rows, one bin each after the regular ones.
     side_n = [int(missing.sum())] + [int((x == v).sum()) for v in specials.tolist()]
     side_e = [int(y[missing].sum())] + [int(y[x == v].sum()) for v in specials.tolist()]
@@ -186,15 +186,38 @@ def fit_numeric(
     return binning, idx
 
 
+def single_valued(
+    xr: np.ndarray, pre_edges: np.ndarray, pre_idx: np.ndarray, n: np.ndarray
+) -> np.ndarray:
+    """Per pre-bin, whether all its values are one value (e.g. the 1 of a 0/1 flag)."""
+    if not xr.size:
+        return np.zeros(len(n), dtype=bool)
+    # Every pre-bin starts at its lower edge (the first at the minimum), which is an
+    # observed value: the pre-bin is single-valued when all its rows equal it.
+    lower = np.concatenate([[xr.min()], pre_edges])
+    at_lower = np.bincount(pre_idx, weights=xr == lower[pre_idx], minlength=len(n))
+    return (at_lower == n) & (n > 0)
+
+
 def prebin_edges(x: np.ndarray, n_prebins: int) -> np.ndarray:
-    """Inner edges of up to ``n_prebins`` quantile pre-bins of the regular values ``x``."""
+    """Inner edges of up to ``n_prebins`` quantile pre-bins of the regular values ``x``.
+
+    A column of at most ``n_prebins`` distinct values (a flag, a small count) gets one
+    pre-bin per value instead: quantiles would fold a rare value (the 1 of a flag set
+    on 2 % of rows) into its neighbour before binning could see it.
+    """
     finite = x[np.isfinite(x)]
     if not finite.size:
         return np.empty(0)
     # inverted_cdf: every edge is an observed value, so no pre-bin is empty.
     qs = np.quantile(finite, np.linspace(0.0, 1.0, n_prebins + 1)[1:-1], method="inverted_cdf")
     # An edge at the minimum would leave an empty first bin.
-    return np.unique(qs[qs > finite.min()])
+    edges = np.unique(qs[qs > finite.min()])
+    if len(edges) < n_prebins - 1:  # ties: maybe few values (unique sorts, so only then)
+        values = np.unique(finite)
+        if len(values) <= n_prebins:
+            return values[1:]
+    return edges
 
 
 def fit_categorical(
@@ -210,9 +233,11 @@ def fit_categorical(
 
     Categories below ``min_share`` are pooled into one group first (so a handful of
     rows cannot claim an extreme weight of evidence); the groups are then ordered by
-    event rate and neighbours merged until every bin has the minimum share and there
-    are at most ``max_bins`` bins. ``codes``/``labels`` as from ``Table.categories``.
-    Returns the binning and the bin index of every training row.
+    event rate and neighbours merged until every bin has the minimum share (or is one
+    category whose event rate plainly differs from its neighbours', see
+    ``merging.KEEP_APART_G``) and there are at most ``max_bins`` bins.
+    ``codes``/``labels`` as from ``Table.categories``. Returns the binning and the bin
+    index of every training row.
     """
     missing = codes < 0
     cats = labels
@@ -225,10 +250,11 @@ def fit_categorical(
     if rare.any():
         units.append([str(c) for c in cats[rare]])
         un, ue = np.append(un, n[rare].sum()), np.append(ue, e[rare].sum())
+    atomic = np.array([len(u) == 1 for u in units], dtype=bool)
     rate = ue / np.maximum(un, 1)
     order = np.lexsort((np.arange(len(un)), rate))  # stable by rate
     units = [units[i] for i in order]
-    un, ue = un[order], ue[order]
+    un, ue, atomic = un[order], ue[order], atomic[order]
     starts = np.arange(len(un)) if len(un) else np.zeros(0, dtype=np.int64)
     if len(un) > 1:
         starts = enforce_size(
@@ -239,6 +265,7 @@ def fit_categorical(
             max_bins=max_bins,
             total_e=float(y.sum()),
             total_n=float(len(y)),
+            atomic=atomic,
         )
     ends = [*starts[1:].tolist(), len(un)]
     groups = [

@@ -3,6 +3,15 @@
 All functions work on per-bin event and row counts (a few dozen numbers at most), never
 on rows, so the Python loops here cost microseconds whatever the data size. A bin
 partition is described by ``starts``: the index of the first pre-bin of each bin.
+
+The minimum share keeps a handful of rows from claiming an extreme weight of evidence.
+It must not erase a small segment whose event rate is plainly different, though: in
+mortgage data, the 2 % of applicants refused mortgage insurance are denied 92 % of the
+time against 10 % for the rest, and merging them away drops the strongest feature. So a
+bin below the minimum share stays on its own when it holds a single category or a
+single value (a range of values can always be cut coarser, so the share rules ranges)
+and a likelihood-ratio test says its event rate differs from the bins it would join
+(``KEEP_APART_G``).
 """
 
 from __future__ import annotations
@@ -16,6 +25,10 @@ WOE_ALPHA = 0.5
 
 #: Size-proportional pseudo-count used only to rank merges (see ``_bin_iv``).
 _MERGE_SMOOTHING = 0.01
+
+#: G statistic (likelihood ratio, 1 degree of freedom) above which a bin below the
+#: minimum share is kept apart from the bin it would join: chi-square at p = 0.001.
+KEEP_APART_G = 10.83
 
 
 def woe_iv(events: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -78,6 +91,40 @@ def pav(e: np.ndarray, n: np.ndarray, ascending: bool) -> np.ndarray:
     return np.array([int(b[2]) for b in blocks], dtype=np.int64)
 
 
+def _loglik(e: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Binomial log-likelihood of each bin at its own event rate (0 for empty bins)."""
+    e, n = np.asarray(e, dtype=np.float64), np.asarray(n, dtype=np.float64)
+    goods = n - e
+    with np.errstate(divide="ignore", invalid="ignore"):
+        hits = np.where(e > 0, e * np.log(e / n), 0.0)
+        misses = np.where(goods > 0, goods * np.log(goods / n), 0.0)
+    return hits + misses
+
+
+def g_apart(e1: np.ndarray, n1: np.ndarray, e2: np.ndarray, n2: np.ndarray) -> np.ndarray:
+    """G statistic of keeping bins 1 and 2 apart, elementwise: twice the log-likelihood
+    merging them would lose (about chi-square with 1 degree of freedom)."""
+    return 2.0 * (_loglik(e1, n1) + _loglik(e2, n2) - _loglik(e1 + e2, n1 + n2))
+
+
+def keeps_apart(e1: float, n1: float, e2: float, n2: float) -> bool:
+    """Whether two bins' event rates differ beyond chance (see ``KEEP_APART_G``)."""
+    g = g_apart(np.array([e1]), np.array([n1]), np.array([e2]), np.array([n2]))
+    return bool(g[0] > KEEP_APART_G)
+
+
+def _distinct(
+    be: np.ndarray, bn: np.ndarray, starts: np.ndarray, atomic: np.ndarray, m: int
+) -> np.ndarray:
+    """Per bin: one atomic pre-bin whose event rate differs from both neighbours'."""
+    single = (np.diff(np.append(starts, m)) == 1) & atomic[starts]
+    if not single.any():
+        return single
+    g = g_apart(be[:-1], bn[:-1], be[1:], bn[1:])
+    apart = np.minimum(np.append(np.inf, g), np.append(g, np.inf)) > KEEP_APART_G
+    return single & apart
+
+
 def enforce_size(
     e: np.ndarray,
     n: np.ndarray,
@@ -87,9 +134,15 @@ def enforce_size(
     max_bins: int,
     total_e: float,
     total_n: float,
+    atomic: np.ndarray | None = None,
 ) -> np.ndarray:
     """Merge neighbours until every bin has ``min_count`` rows and there are at most
     ``max_bins`` bins, each time losing the least information value.
+
+    ``atomic`` flags the pre-bins that hold a single value or category. Such a pre-bin,
+    alone in its bin, may stay below ``min_count`` when its event rate differs from
+    both neighbours' beyond chance (``KEEP_APART_G``); it can still merge to meet
+    ``max_bins``.
 
     ``e`` and ``n`` are per pre-bin; ``starts`` the current partition. Merging adjacent
     bins of a monotonic sequence keeps it monotonic, so this never breaks the trend.
@@ -99,7 +152,10 @@ def enforce_size(
     starts = starts.copy()
     while len(bn) > 1:
         costs = merge_costs(be, bn, total_e, total_n)
-        small = np.flatnonzero(bn < min_count)
+        small_bins = bn < min_count
+        if atomic is not None and small_bins.any():
+            small_bins &= ~_distinct(be, bn, starts, atomic, len(n))
+        small = np.flatnonzero(small_bins)
         if small.size:
             i = int(small[np.argmin(bn[small])])
             # Merge the smallest bin with whichever neighbour loses less IV.

@@ -36,7 +36,10 @@ class Scorecard(ClassifierMixin, BaseEstimator):
     max_bins : int
         Maximum regular bins per feature (the missing bin comes on top).
     min_bin_share : float
-        Minimum share of the training rows in every regular bin.
+        Minimum share of the training rows in every regular bin, except a bin of one
+        category or one numeric value whose event rate differs beyond chance
+        (likelihood-ratio test, p < 0.001) from its neighbours': a rare but telling
+        category or flag keeps a bin of its own (see ``merging.py``).
     n_prebins : int
         Quantile pre-bins of numeric features before merging.
     monotonic : {"auto", "ascending", "descending", "peak", "valley", "none"} or dict

@@ -44,18 +44,27 @@ def fit_trend(
     *,
     min_count: float,
     max_bins: int,
+    atomic: np.ndarray | None = None,
 ) -> np.ndarray:
     """Best partition of the pre-bins under one explicit ``trend`` (not ``auto``).
 
     Minimum size and maximum count of bins are enforced after the trend, by merging
-    neighbours; a merge never adds a turning point, so the shape survives.
+    neighbours; a merge never adds a turning point, so the shape survives. ``atomic``
+    as for :func:`merging.enforce_size`.
     """
     m = len(n)
     tot_e, tot_n = float(e.sum()), float(n.sum())
 
     def sized(starts: np.ndarray) -> np.ndarray:
         return enforce_size(
-            e, n, starts, min_count=min_count, max_bins=max_bins, total_e=tot_e, total_n=tot_n
+            e,
+            n,
+            starts,
+            min_count=min_count,
+            max_bins=max_bins,
+            total_e=tot_e,
+            total_n=tot_n,
+            atomic=atomic,
         )
 
     if trend == "none" or m < 2:
@@ -112,13 +121,18 @@ def auto_trend(
     min_count: float,
     max_bins: int,
     shapes: bool = True,
+    atomic: np.ndarray | None = None,
 ) -> tuple[str, np.ndarray]:
     """Choose among ascending, descending (and peak, valley when ``shapes``) by IV.
 
     Returns the chosen trend and its partition (see the module docstring for the
     guard that keeps a peak or valley from fitting noise).
     """
-    fits = {t: fit_trend(e, n, t, min_count=min_count, max_bins=max_bins) for t in MONOTONIC}
+
+    def fit(trend: str) -> np.ndarray:
+        return fit_trend(e, n, trend, min_count=min_count, max_bins=max_bins, atomic=atomic)
+
+    fits = {t: fit(t) for t in MONOTONIC}
     ivs = {t: partition_iv(e, n, s) for t, s in fits.items()}
     trend = max(MONOTONIC, key=lambda t: (ivs[t], t == "ascending"))
     if not shapes or len(n) < 3:
@@ -128,7 +142,7 @@ def auto_trend(
     scale = tot_e * (tot_n - tot_e) / max(tot_n, 1.0)
     best_shape: tuple[float, str, np.ndarray] | None = None
     for shape in SHAPED:
-        s = fit_trend(e, n, shape, min_count=min_count, max_bins=max_bins)
+        s = fit(shape)
         iv = partition_iv(e, n, s)
         gain = iv - base
         if (
