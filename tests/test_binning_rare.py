@@ -14,7 +14,12 @@ from scipy.stats import chi2_contingency
 
 from clearline import Scorecard
 from clearline.core.scoring import merging
-from clearline.core.scoring.binning import fit_categorical, fit_numeric, single_valued
+from clearline.core.scoring.binning import (
+    fit_categorical,
+    fit_numeric,
+    prebin_edges,
+    single_valued,
+)
 
 
 def _flagged(n: int, share: float, flag_rate: float, seed: int = 0) -> tuple:
@@ -75,6 +80,15 @@ def test_a_rare_numeric_value_keeps_its_own_bin_but_a_range_obeys_the_share() ->
     x = weak + 3.0 * y
     c, _ = fit_numeric("x", x, y, n_prebins=20, max_bins=10, min_share=0.2, monotonic="auto")
     assert np.all(c.counts[: c.n_regular] >= 0.2 * len(x))
+
+
+def test_few_distinct_values_are_pre_binned_by_value_many_by_quantile() -> None:
+    rng = np.random.default_rng(0)
+    counts = rng.choice(8, size=50_000, p=[0.6, 0.2, 0.1, 0.05, 0.03, 0.015, 0.004, 0.001])
+    assert prebin_edges(counts.astype(float), 20).tolist() == [1, 2, 3, 4, 5, 6, 7]
+    tied = rng.integers(0, 1000, size=50_000).astype(float)  # ties, but 1,000 values
+    edges = prebin_edges(tied, 20)
+    assert len(edges) == 19 and np.all(np.diff(edges) > 0)
 
 
 def test_single_valued_flags_the_pre_bins_of_one_value() -> None:
