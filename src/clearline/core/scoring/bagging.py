@@ -98,8 +98,8 @@ def combine(
         refined, maps = _refine(by_name[f], y, [_binning(m, f) for m, _ in users])
         total = sum(p[mp] for (_, p), mp in zip(users, maps, strict=True))
         pooled, pts = _pool_small(by_name[f], y, refined, total / len(members) + extra, min_count)
-        binnings[f], points[f] = pooled, _keep_trend(pooled, pts)
         coef.append(sum(_coef(m, f) for m, _ in users) / len(members))
+        binnings[f], points[f] = pooled, _keep_trend(pooled, pts, reversed_=coef[-1] > 0)
     return Bagged(
         features=features,
         binnings=binnings,
@@ -272,16 +272,21 @@ def _atomic(col: Column, b: FeatureBinning) -> np.ndarray:
 
 #: Direction of the points for an event-rate trend (risk up = points down).
 _POINTS_SHAPE = {"ascending": "down", "descending": "up", "valley": "peak", "peak": "valley"}
+_TURNED = {"down": "up", "up": "down", "peak": "valley", "valley": "peak"}
 
 
-def _keep_trend(b: FeatureBinning, points: np.ndarray) -> np.ndarray:
+def _keep_trend(b: FeatureBinning, points: np.ndarray, *, reversed_: bool = False) -> np.ndarray:
     """The regular bins' points, row-weighted, brought to the shape of ``b.trend``.
 
     Monotone: isotonic regression. Peak or valley: the best (least weighted squares)
     rise-then-fall (or fall-then-rise) over every split point. Other trends and the
-    missing/special/unseen bins are left as they are.
+    missing/special/unseen bins are left as they are. ``reversed_`` (the members' mean
+    coefficient is positive, see ``selection.fit_signed_lr``): the points follow the
+    event rate instead of opposing it, so the shape is turned over.
     """
     shape = _POINTS_SHAPE.get(b.trend)
+    if reversed_ and shape is not None:
+        shape = _TURNED[shape]
     k = b.n_regular
     out = points.copy()
     if shape is not None and k > 1:

@@ -110,6 +110,11 @@ def fit_rows(
         selection_woe=oof,
         C=sc.C,
         random_state=sc.random_state,
+        reversible=frozenset(
+            j
+            for j, col in enumerate(columns)
+            if col.labels is not None or trend_of(sc.monotonic, col.name) == "auto"
+        ),
     )
     return Fit(binnings, reasons, cols, coef, intercept, c_used)
 

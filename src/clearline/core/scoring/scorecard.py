@@ -52,7 +52,10 @@ class Scorecard(ClassifierMixin, BaseEstimator):
     selection : {"iv", "stepwise", "l1"}
         After the IV and correlation filters: "iv" keeps them all, "stepwise" adds
         features forward while the BIC of the WoE regression falls, "l1" keeps the
-        non-zero coefficients of an L1 regression with C chosen by inner CV.
+        non-zero coefficients of an L1 regression with C chosen by inner CV. The final
+        regression then drops a feature with a wrong-signed coefficient, unless its trend
+        was not set by the user and a likelihood-ratio test (p < 0.05) shows a real
+        effect against its own trend (see ``selection.fit_signed_lr``).
     iv_min, max_corr, max_features : feature filters (see ``selection.py``).
     C : float or "auto"
         Inverse L2 strength of the logistic regression on WoE; "auto" chooses it by

@@ -5,7 +5,9 @@ first, any feature whose WoE correlates beyond ``max_corr`` with one already kep
 then at most ``max_features`` by IV. Then the mode (``fit_model``): ``iv`` keeps every
 filtered feature, ``stepwise`` adds them forward while the BIC falls, ``l1`` keeps the
 non-zero coefficients of an L1 regression. The final logistic regression is refitted
-without the worst wrong-signed feature until every coefficient has the expected sign.
+without the worst wrong-signed feature until every coefficient has the expected sign,
+or, for a feature whose trend the user did not set, until the wrong sign is one the
+data plainly supports (see :func:`fit_signed_lr`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ from sklearn.model_selection import StratifiedKFold
 C_GRID = np.logspace(-3, 1, 9)
 #: Inner folds used to choose C.
 INNER_FOLDS = 4
+#: Likelihood-ratio statistic (chi-square, 1 degree of freedom, p = 0.05) above which a
+#: feature keeps a coefficient of the unexpected sign (see :func:`fit_signed_lr`).
+REVERSAL_G = 3.84
 
 
 def select_features(
@@ -74,6 +79,15 @@ def select_features(
 
 def _lr(C: float, random_state: int | None, **kw: object) -> LogisticRegression:
     return LogisticRegression(C=C, max_iter=1000, random_state=random_state, **kw)
+
+
+def _fit_lr(
+    woe: np.ndarray, y: np.ndarray, cols: list[int], C: float, random_state: int | None
+) -> LogisticRegression:
+    lr = _lr(C, random_state)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=UserWarning)
+        return lr.fit(woe[:, cols], y)
 
 
 def _inner_cv(y: np.ndarray, random_state: int | None) -> StratifiedKFold:
@@ -176,6 +190,7 @@ def fit_model(
     C: float | str,
     random_state: int | None,
     selection_woe: np.ndarray | None = None,
+    reversible: frozenset[int] = frozenset(),
 ) -> tuple[list[int], np.ndarray, float, float]:
     """Apply the selection mode to the filtered ``cols``, then :func:`fit_signed_lr`.
 
@@ -183,6 +198,7 @@ def fit_model(
     selection), so a model inside an outer CV never sees its test fold.
     ``selection_woe`` (same shape as ``woe``, e.g. out-of-fold WoE) is the design the
     stepwise and L1 searches run on; the final regression always uses ``woe``.
+    ``reversible``: see :func:`fit_signed_lr`.
     Returns the kept columns, coefficients, intercept and the C used.
     """
     c_value = 1.0 if C == "auto" else float(C)
@@ -202,7 +218,7 @@ def fit_model(
     if C == "auto":
         c_value = choose_C(woe, y, keep, random_state)
     cols, coef, intercept = fit_signed_lr(
-        woe, y, keep, names, reasons, C=c_value, random_state=random_state
+        woe, y, keep, names, reasons, C=c_value, random_state=random_state, reversible=reversible
     )
     return cols, coef, intercept, c_value
 
@@ -216,27 +232,41 @@ def fit_signed_lr(
     *,
     C: float,
     random_state: int | None,
+    reversible: frozenset[int] = frozenset(),
 ) -> tuple[list[int], np.ndarray, float]:
     """Logistic regression of ``y`` (1 = event) on WoE columns ``cols``.
 
-    WoE is ln(goods / bads), so a higher WoE must lower the event odds: every
-    coefficient must be negative. A positive one (collinearity turning a feature
-    around) is dropped, the largest first, and the model refitted.
+    WoE is ln(goods / bads), so a higher WoE should lower the event odds: a negative
+    coefficient. A positive one usually means collinearity turned a feature around; it
+    is dropped, the largest first, and the model refitted.
+
+    A column in ``reversible`` (no trend set by the user) keeps a positive coefficient
+    when dropping it costs more likelihood than chance explains (G > ``REVERSAL_G``):
+    the data then shows a real effect that, given the other features, runs against the
+    feature's own trend (students carry higher card balances, yet at the same balance
+    default less). Its points then fall where its event rate falls; reasons stay
+    points lost against its best bin.
 
     Returns the kept columns, their coefficients and the intercept. With no columns
     left the model is intercept-only (the log odds of the event rate).
     """
     cols = list(cols)
-    while cols:
-        lr = _lr(C, random_state)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", category=UserWarning)
-            lr.fit(woe[:, cols], y)
+    tested: set[int] = set()  # reversible columns whose wrong sign passed the test
+    lr = _fit_lr(woe, y, cols, C, random_state) if cols else None
+    while lr is not None:
         coef = lr.coef_[0]
-        if np.all(coef < 0):
+        wrong = [k for k in range(len(cols)) if coef[k] >= 0 and cols[k] not in tested]
+        if not wrong:
             return cols, coef.astype(np.float64), float(lr.intercept_[0])
-        worst = int(np.argmax(coef))
+        worst = max(wrong, key=lambda k: (coef[k], -k))
+        rest = cols[:worst] + cols[worst + 1 :]
+        lr_rest = _fit_lr(woe, y, rest, C, random_state) if rest else None
+        if cols[worst] in reversible and lr_rest is not None:
+            g = 2.0 * (_loglik(lr, woe[:, cols], y) - _loglik(lr_rest, woe[:, rest], y))
+            if g > REVERSAL_G:
+                tested.add(cols[worst])
+                continue
         reasons[names[cols[worst]]] = f"wrong-sign coefficient {coef[worst]:+.4f}"
-        del cols[worst]
+        cols, lr = rest, lr_rest
     rate = (y.sum() + 0.5) / (len(y) + 1.0)
     return [], np.zeros(0), float(np.log(rate / (1.0 - rate)))
