@@ -16,7 +16,7 @@ from clearline.core.scoring.binning import FeatureBinning, fit_categorical, fit_
 from clearline.core.scoring.crossfit import fold_ids, oof_woe
 from clearline.core.scoring.frame import Table
 from clearline.core.scoring.params import specials_of, trend_of
-from clearline.core.scoring.selection import fit_model, select_features
+from clearline.core.scoring.selection import fit_model, select_features, significant_bins
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,13 @@ def fit_rows(
     names = [b.name for b in binnings]
     ivs = np.array([b.iv for b in binnings])
     kept, reasons = select_features(
-        names, ivs, woe, iv_min=sc.iv_min, max_corr=sc.max_corr, max_features=sc.max_features
+        names,
+        ivs,
+        woe,
+        iv_min=sc.iv_min,
+        max_corr=sc.max_corr,
+        max_features=sc.max_features,
+        significant=significant_bins([b.events for b in binnings], [b.counts for b in binnings]),
     )
     cols, coef, intercept, c_used = fit_model(
         woe,

@@ -101,6 +101,15 @@ def _loglik(e: np.ndarray, n: np.ndarray) -> np.ndarray:
     return hits + misses
 
 
+def g_of_bins(e: np.ndarray, n: np.ndarray) -> tuple[float, int]:
+    """G statistic of a feature's bins against one common event rate, and its degrees
+    of freedom (populated bins - 1): twice the log-likelihood the bins add."""
+    e, n = np.asarray(e, dtype=np.float64), np.asarray(n, dtype=np.float64)
+    used = n > 0
+    g = 2.0 * float(_loglik(e[used], n[used]).sum() - _loglik(e[used].sum(), n[used].sum()))
+    return max(g, 0.0), int(used.sum()) - 1
+
+
 def g_apart(e1: np.ndarray, n1: np.ndarray, e2: np.ndarray, n2: np.ndarray) -> np.ndarray:
     """G statistic of keeping bins 1 and 2 apart, elementwise: twice the log-likelihood
     merging them would lose (about chi-square with 1 degree of freedom)."""
