@@ -97,7 +97,7 @@ def fit_rows(
             oof[:, j] = oof_woe(idx, y, len(b.counts), folds)
     names = [b.name for b in binnings]
     ivs = np.array([b.iv for b in binnings])
-    kept, reasons = select_features(
+    kept, reasons, weak = select_features(
         names,
         ivs,
         woe,
@@ -116,6 +116,9 @@ def fit_rows(
         selection_woe=oof,
         C=sc.C,
         random_state=sc.random_state,
+        weak=weak,
+        max_corr=sc.max_corr,
+        max_features=sc.max_features,
         reversible=frozenset(
             j
             for j, col in enumerate(columns)

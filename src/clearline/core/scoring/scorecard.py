@@ -56,7 +56,9 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         regression then drops a feature with a wrong-signed coefficient, unless its trend
         was not set by the user and a likelihood-ratio test (p < 0.05) shows a real
         effect against its own trend (see ``selection.fit_signed_lr``).
-    iv_min, max_corr, max_features : feature filters (see ``selection.py``).
+    iv_min, max_corr, max_features : feature filters (see ``selection.py``). A feature
+        under ``iv_min`` still enters when, given the chosen features, a score test
+        shows it adds beyond chance (p < 0.001).
     C : float or "auto"
         Inverse L2 strength of the logistic regression on WoE; "auto" chooses it by
         cross-validation inside the training data.

@@ -4,15 +4,17 @@ Filters first, in every mode: information value below ``iv_min`` out; then, stro
 first, any feature whose WoE correlates beyond ``max_corr`` with one already kept out;
 then at most ``max_features`` by IV. Then the mode (``fit_model``): ``iv`` keeps every
 filtered feature, ``stepwise`` adds them forward while the BIC falls, ``l1`` keeps the
-non-zero coefficients of an L1 regression. The final logistic regression is refitted
-without the worst wrong-signed feature until every coefficient has the expected sign,
-or, for a feature whose trend the user did not set, until the wrong sign is one the
-data plainly supports (see :func:`fit_signed_lr`).
+non-zero coefficients of an L1 regression. A feature under ``iv_min`` still enters when
+it adds to the chosen ones beyond chance (:func:`conditional_keep`). The final logistic
+regression is refitted without the worst wrong-signed feature until every coefficient has
+the expected sign, or, for a feature whose trend the user did not set, until the wrong
+sign is one the data plainly supports (see :func:`fit_signed_lr`).
 """
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 
 import numpy as np
 from scipy.stats import chi2
@@ -30,6 +32,10 @@ SIGNIFICANT_P = 0.001
 #: Likelihood-ratio statistic (chi-square, 1 degree of freedom, p = 0.05) above which a
 #: feature keeps a coefficient of the unexpected sign (see :func:`fit_signed_lr`).
 REVERSAL_G = 3.84
+#: Likelihood-ratio statistic (chi-square, 1 degree of freedom, p = ``SIGNIFICANT_P``) a
+#: feature under ``iv_min`` must add to the model's features to enter it anyway (see
+#: :func:`conditional_keep`).
+CONDITIONAL_G = float(chi2.ppf(1.0 - SIGNIFICANT_P, 1))
 
 
 def select_features(
@@ -41,7 +47,7 @@ def select_features(
     max_corr: float,
     max_features: int | None,
     significant: np.ndarray | None = None,
-) -> tuple[list[int], dict[str, str]]:
+) -> tuple[list[int], dict[str, str], list[int]]:
     """Choose features by IV and WoE correlation.
 
     ``iv_min`` is a rule of thumb for samples of a few thousand rows; on larger ones a
@@ -59,8 +65,11 @@ def select_features(
     -------
     kept : column indices, strongest IV first.
     reasons : for every feature, ``"kept"`` or why it was dropped.
+    weak : indices dropped by ``iv_min`` alone, strongest IV first; they may still
+        enter the model conditionally (:func:`conditional_keep`).
     """
     reasons: dict[str, str] = {}
+    weak: list[int] = []
     order = sorted(range(len(names)), key=lambda j: (-ivs[j], j))
     candidates = []
     for j in order:
@@ -68,6 +77,7 @@ def select_features(
             reasons[names[j]] = "constant WoE"
         elif ivs[j] < iv_min and not (significant is not None and significant[j]):
             reasons[names[j]] = f"IV {ivs[j]:.4f} < iv_min {iv_min}"
+            weak.append(j)
         else:
             candidates.append(j)
     kept: list[int] = []
@@ -86,7 +96,7 @@ def select_features(
             else:
                 kept.append(j)
                 reasons[names[j]] = "kept"
-    return kept, reasons
+    return kept, reasons, weak
 
 
 def _lr(C: float, random_state: int | None, **kw: object) -> LogisticRegression:
@@ -203,6 +213,67 @@ def stepwise_keep(
     return chosen
 
 
+def conditional_keep(
+    woe: np.ndarray,
+    y: np.ndarray,
+    cols: list[int],
+    weak: list[int],
+    *,
+    C: float,
+    max_corr: float,
+    random_state: int | None,
+) -> list[int]:
+    """Columns of ``weak`` (under ``iv_min``) that add to the model on ``cols`` beyond
+    chance: added forward, the largest score statistic first, while it exceeds
+    ``CONDITIONAL_G``.
+
+    IV is a marginal measure: a feature can tell little alone yet much given the
+    others. Hispanic smokers are few and smoke at about the average rate (IV 0.002),
+    but less than others with the same schooling (score 47 given education).
+    A column whose WoE correlates beyond ``max_corr`` with a model column stays out.
+    Rao's score test needs one fit of the model per step, not one per candidate.
+    """
+    chosen = list(cols)
+    left = [j for j in weak if np.ptp(woe[:, j]) > 0.0]
+    while left:
+        if chosen:
+            corr = np.corrcoef(woe[:, left + chosen], rowvar=False)[: len(left), len(left) :]
+            left = [j for j, r in zip(left, np.abs(corr).max(axis=1), strict=True) if r <= max_corr]
+            if not left:
+                break
+        stats = _score_stats(woe, y, chosen, left, C, random_state)
+        best = int(np.argmax(stats))
+        if not stats[best] > CONDITIONAL_G:
+            break
+        chosen.append(left.pop(best))
+    return chosen[len(cols) :]
+
+
+def _score_stats(
+    woe: np.ndarray,
+    y: np.ndarray,
+    cols: list[int],
+    candidates: list[int],
+    C: float,
+    random_state: int | None,
+) -> np.ndarray:
+    """Rao's score statistic (chi-square, 1 degree of freedom) of adding each candidate
+    column, alone, to the logistic regression on ``cols``."""
+    n = len(y)
+    if cols:
+        p = _fit_lr(woe, y, cols, C, random_state).predict_proba(woe[:, cols])[:, 1]
+    else:
+        p = np.full(n, y.mean())
+    w = p * (1.0 - p)
+    base = np.column_stack([np.ones(n), woe[:, cols]])
+    z = woe[:, candidates]
+    u = z.T @ (y - p)
+    bwb = base.T @ (base * w[:, None])
+    bwz = base.T @ (z * w[:, None])
+    info = np.einsum("ij,ij,i->j", z, z, w) - np.sum(bwz * np.linalg.solve(bwb, bwz), axis=0)
+    return np.where(info > 1e-12, u**2 / np.maximum(info, 1e-12), 0.0)
+
+
 def fit_model(
     woe: np.ndarray,
     y: np.ndarray,
@@ -215,8 +286,12 @@ def fit_model(
     random_state: int | None,
     selection_woe: np.ndarray | None = None,
     reversible: frozenset[int] = frozenset(),
+    weak: Sequence[int] = (),
+    max_corr: float = 1.0,
+    max_features: int | None = None,
 ) -> tuple[list[int], np.ndarray, float, float]:
-    """Apply the selection mode to the filtered ``cols``, then :func:`fit_signed_lr`.
+    """Apply the selection mode to the filtered ``cols``, let ``weak`` columns in by
+    :func:`conditional_keep`, then :func:`fit_signed_lr`.
 
     ``C="auto"`` is chosen by inner cross-validation on these rows (after the mode's
     selection), so a model inside an outer CV never sees its test fold.
@@ -239,6 +314,15 @@ def fit_model(
     for c in cols:
         if c not in keep:
             reasons[names[c]] = why
+    if weak:
+        extra = conditional_keep(
+            design, y, keep, list(weak), C=c_value, max_corr=max_corr, random_state=random_state
+        )
+        if max_features is not None:
+            extra = extra[: max(max_features - len(keep), 0)]
+        for c in extra:
+            reasons[names[c]] = "kept"
+        keep = keep + extra
     if C == "auto":
         c_value = choose_C(woe, y, keep, random_state)
     cols, coef, intercept = fit_signed_lr(
