@@ -46,9 +46,10 @@ def test_the_score_statistic_is_close_to_the_likelihood_ratio() -> None:
             np.where(X["flag"] == "yes", 1.0, -1.0),
         ]
     )
-    score = selection._score_stats(woe, y, [0], [1], 1e6, None)[0]
     full = selection._fit_lr(woe, y, [0, 1], 1e6, None)
     base = selection._fit_lr(woe, y, [0], 1e6, None)
+    p = base.predict_proba(woe[:, [0]])[:, 1]
+    score = selection._score_stats(woe, y, [0], [1], p)[0]
     g = 2.0 * (selection._loglik(full, woe, y) - selection._loglik(base, woe[:, [0]], y))
     assert g > 100.0
     assert score == pytest.approx(g, rel=0.15)
@@ -105,11 +106,45 @@ def test_a_weak_column_that_restates_a_model_column_stays_out() -> None:
     echo = 0.01 * strong + 1e-4 * rng.normal(size=5_000)  # |corr| > 0.99 with strong
     woe = -np.column_stack([strong, echo])
     kw = {"C": 1.0, "random_state": None}
-    assert selection.conditional_keep(woe, y, [0], [1], max_corr=0.95, **kw) == []
-    assert selection.conditional_keep(woe, y, [], [1], max_corr=0.95, **kw) == [1]
+    assert selection.conditional_keep(woe, y, [0], [1], max_corr=0.95, **kw)[0] == []
+    assert selection.conditional_keep(woe, y, [], [1], max_corr=0.95, **kw)[0] == [1]
+
+
+def test_the_final_fit_reuses_the_last_regression_of_the_conditional_step() -> None:
+    X, y = _suppressed(8_000, seed=0)
+    woe = np.column_stack(
+        [(X["risk"] - X["risk"].mean()) / X["risk"].std(), np.where(X["flag"] == "yes", 1, -1)]
+    )
+    extra, lr = selection.conditional_keep(
+        woe, y, [0], [1], C=1.0, max_corr=0.95, random_state=None
+    )
+    assert extra == [1] and lr is None  # nothing left to test, so no fit on [0, 1] yet
+    extra, lr = selection.conditional_keep(
+        woe, y, [0, 1], [], C=1.0, max_corr=0.95, random_state=None
+    )
+    assert extra == [] and lr is None
+    rng = np.random.default_rng(99)  # not seed 0: that would redraw ``risk`` itself
+    noisy = np.column_stack([woe, rng.normal(size=len(y))])
+    extra, lr = selection.conditional_keep(
+        noisy, y, [0], [1, 2], C=1.0, max_corr=0.95, random_state=None
+    )
+    assert extra == [1] and lr is not None
+    ref = selection._fit_lr(noisy, y, [0, 1], 1.0, None)
+    np.testing.assert_allclose(lr.coef_, ref.coef_)
 
 
 def test_max_features_bounds_the_features_let_in() -> None:
     X, y = _suppressed(8_000, seed=0)
     sc = Scorecard(bagging=1, max_features=1).fit(X, y)
     assert sc.features_ == ["risk"]
+
+
+def test_collinear_model_columns_do_not_stop_the_test() -> None:
+    X, y = _suppressed(4_000, seed=4)
+    risk = ((X["risk"] - X["risk"].mean()) / X["risk"].std()).to_numpy()
+    flag = np.where(X["flag"] == "yes", 1.0, -1.0)
+    woe = np.column_stack([risk, risk, flag])  # a model column twice: singular X'WX
+    extra, _ = selection.conditional_keep(
+        woe, y, [0, 1], [2], C=1.0, max_corr=1.0, random_state=None
+    )
+    assert extra == [2]

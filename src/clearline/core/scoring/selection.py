@@ -222,7 +222,7 @@ def conditional_keep(
     C: float,
     max_corr: float,
     random_state: int | None,
-) -> list[int]:
+) -> tuple[list[int], LogisticRegression | None]:
     """Columns of ``weak`` (under ``iv_min``) that add to the model on ``cols`` beyond
     chance: added forward, the largest score statistic first, while it exceeds
     ``CONDITIONAL_G``.
@@ -232,45 +232,48 @@ def conditional_keep(
     but less than others with the same schooling (score 47 given education).
     A column whose WoE correlates beyond ``max_corr`` with a model column stays out.
     Rao's score test needs one fit of the model per step, not one per candidate.
+
+    Returns the columns added and, when there is one, the regression on ``cols`` plus
+    them (the caller's final fit, which on a million rows is worth not repeating).
     """
     chosen = list(cols)
     left = [j for j in weak if np.ptp(woe[:, j]) > 0.0]
+    lr: LogisticRegression | None = None
     while left:
         if chosen:
             corr = np.corrcoef(woe[:, left + chosen], rowvar=False)[: len(left), len(left) :]
             left = [j for j, r in zip(left, np.abs(corr).max(axis=1), strict=True) if r <= max_corr]
             if not left:
                 break
-        stats = _score_stats(woe, y, chosen, left, C, random_state)
+            lr = _fit_lr(woe, y, chosen, C, random_state)
+            p = lr.predict_proba(woe[:, chosen])[:, 1]
+        else:
+            p = np.full(len(y), y.mean())
+        stats = _score_stats(woe, y, chosen, left, p)
         best = int(np.argmax(stats))
         if not stats[best] > CONDITIONAL_G:
             break
         chosen.append(left.pop(best))
-    return chosen[len(cols) :]
+        lr = None
+    return chosen[len(cols) :], lr
 
 
 def _score_stats(
-    woe: np.ndarray,
-    y: np.ndarray,
-    cols: list[int],
-    candidates: list[int],
-    C: float,
-    random_state: int | None,
+    woe: np.ndarray, y: np.ndarray, cols: list[int], candidates: list[int], p: np.ndarray
 ) -> np.ndarray:
     """Rao's score statistic (chi-square, 1 degree of freedom) of adding each candidate
-    column, alone, to the logistic regression on ``cols``."""
+    column, alone, to the logistic regression on ``cols`` whose fitted PD is ``p``."""
     n = len(y)
-    if cols:
-        p = _fit_lr(woe, y, cols, C, random_state).predict_proba(woe[:, cols])[:, 1]
-    else:
-        p = np.full(n, y.mean())
     w = p * (1.0 - p)
     base = np.column_stack([np.ones(n), woe[:, cols]])
     z = woe[:, candidates]
     u = z.T @ (y - p)
     bwb = base.T @ (base * w[:, None])
     bwz = base.T @ (z * w[:, None])
-    info = np.einsum("ij,ij,i->j", z, z, w) - np.sum(bwz * np.linalg.solve(bwb, bwz), axis=0)
+    # Least squares, not solve: model columns may be collinear (two features binned
+    # alike in a bootstrap sample); the projection is the same either way.
+    proj = np.linalg.lstsq(bwb, bwz, rcond=None)[0]
+    info = np.einsum("ij,ij,i->j", z, z, w) - np.sum(bwz * proj, axis=0)
     return np.where(info > 1e-12, u**2 / np.maximum(info, 1e-12), 0.0)
 
 
@@ -314,19 +317,30 @@ def fit_model(
     for c in cols:
         if c not in keep:
             reasons[names[c]] = why
+    first = None  # the regression on ``keep``, when the conditional step fitted it
     if weak:
-        extra = conditional_keep(
+        extra, first = conditional_keep(
             design, y, keep, list(weak), C=c_value, max_corr=max_corr, random_state=random_state
         )
-        if max_features is not None:
-            extra = extra[: max(max_features - len(keep), 0)]
+        if max_features is not None and len(keep) + len(extra) > max_features:
+            extra, first = extra[: max(max_features - len(keep), 0)], None
         for c in extra:
             reasons[names[c]] = "kept"
         keep = keep + extra
     if C == "auto":
-        c_value = choose_C(woe, y, keep, random_state)
+        c_value, first = choose_C(woe, y, keep, random_state), None
+    if design is not woe:
+        first = None
     cols, coef, intercept = fit_signed_lr(
-        woe, y, keep, names, reasons, C=c_value, random_state=random_state, reversible=reversible
+        woe,
+        y,
+        keep,
+        names,
+        reasons,
+        C=c_value,
+        random_state=random_state,
+        reversible=reversible,
+        first=first,
     )
     return cols, coef, intercept, c_value
 
@@ -341,6 +355,7 @@ def fit_signed_lr(
     C: float,
     random_state: int | None,
     reversible: frozenset[int] = frozenset(),
+    first: LogisticRegression | None = None,
 ) -> tuple[list[int], np.ndarray, float]:
     """Logistic regression of ``y`` (1 = event) on WoE columns ``cols``.
 
@@ -355,12 +370,13 @@ def fit_signed_lr(
     default less). Its points then fall where its event rate falls; reasons stay
     points lost against its best bin.
 
+    ``first``, when given, is the regression on ``cols`` already fitted with ``C``.
     Returns the kept columns, their coefficients and the intercept. With no columns
     left the model is intercept-only (the log odds of the event rate).
     """
     cols = list(cols)
     tested: set[int] = set()  # reversible columns whose wrong sign passed the test
-    lr = _fit_lr(woe, y, cols, C, random_state) if cols else None
+    lr = (first or _fit_lr(woe, y, cols, C, random_state)) if cols else None
     while lr is not None:
         coef = lr.coef_[0]
         wrong = [k for k in range(len(cols)) if coef[k] >= 0 and cols[k] not in tested]
