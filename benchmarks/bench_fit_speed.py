@@ -2,9 +2,12 @@
 
 Usage (from the repo root)::
 
-    .venv/bin/python benchmarks/bench_fit_speed.py [--rows 1000000] [--seed 0]
+    .venv/bin/python benchmarks/bench_fit_speed.py [--rows 1000000] [--seed 0] [--noise K]
 
 Prints the fit seconds and the holdout AUC (a second frame drawn with ``seed + 1``).
+``--noise K`` adds K pure-noise numeric columns (no missing values, so their IV stays
+under ``iv_min``) and times the fit again with the conditional step that tests them
+(``selection.conditional_keep``) switched off, printing what that step costs.
 ``make_data(n_rows, seed)`` is the shared data generator: peer benchmarks (optbinning)
 import it so every model is timed on the very same frame.
 """
@@ -18,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from clearline import Scorecard
+from clearline.core.scoring import selection
 from clearline.core.scoring.metrics import auc
 
 N_NUMERIC = 22
@@ -83,23 +87,42 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--noise", type=int, default=0)
     args = ap.parse_args()
     t0 = time.perf_counter()
     X, y = make_data(args.rows, args.seed)
     X_test, y_test = make_data(min(args.rows, 200_000), args.seed + 1)
+    for k in range(args.noise):
+        for frame, seed in ((X, args.seed + 100 + k), (X_test, args.seed + 200 + k)):
+            frame[f"noise_{k}"] = np.random.default_rng(seed).standard_normal(len(frame))
     print(
         f"data: {X.shape[0]:,} rows x {X.shape[1]} features, bad rate {y.mean():.3f} "
         f"(built in {time.perf_counter() - t0:.1f}s)"
     )
+    secs = timed_fit(X, y, X_test, y_test, "Scorecard")
+    if args.noise:
+        step = selection.conditional_keep
+        selection.conditional_keep = lambda *a, **k: ([], None)  # the step switched off
+        try:
+            without = timed_fit(X, y, X_test, y_test, "without the conditional step")
+        finally:
+            selection.conditional_keep = step
+        print(f"the conditional step costs {secs - without:.2f}s ({secs / without:.2f}x the fit)")
+
+
+def timed_fit(
+    X: pd.DataFrame, y: np.ndarray, X_test: pd.DataFrame, y_test: np.ndarray, what: str
+) -> float:
     sc = Scorecard()
     t0 = time.perf_counter()
     sc.fit(X, y)
     secs = time.perf_counter() - t0
     holdout = auc(y_test, sc.predict_proba(X_test)[:, 1])
     print(
-        f"Scorecard fit {secs:.2f}s  holdout AUC {holdout:.4f}  "
+        f"{what} fit {secs:.2f}s  holdout AUC {holdout:.4f}  "
         f"({len(sc.features_)} of {X.shape[1]} features kept)"
     )
+    return secs
 
 
 if __name__ == "__main__":
