@@ -32,9 +32,9 @@ SIGNIFICANT_P = 0.001
 #: Likelihood-ratio statistic (chi-square, 1 degree of freedom, p = 0.05) above which a
 #: feature keeps a coefficient of the unexpected sign (see :func:`fit_signed_lr`).
 REVERSAL_G = 3.84
-#: Likelihood-ratio statistic (chi-square, 1 degree of freedom, p = ``SIGNIFICANT_P``) a
-#: feature under ``iv_min`` must add to the model's features to enter it anyway (see
-#: :func:`conditional_keep`).
+#: Chi-square quantile (1 degree of freedom, p = ``SIGNIFICANT_P``) that the score
+#: statistic of a feature under ``iv_min``, given the model's features, must exceed for
+#: it to enter anyway (see :func:`conditional_keep`).
 CONDITIONAL_G = float(chi2.ppf(1.0 - SIGNIFICANT_P, 1))
 
 
@@ -318,12 +318,12 @@ def fit_model(
         if c not in keep:
             reasons[names[c]] = why
     first = None  # the regression on ``keep``, when the conditional step fitted it
-    if weak:
+    if weak and (max_features is None or len(keep) < max_features):
         extra, first = conditional_keep(
             design, y, keep, list(weak), C=c_value, max_corr=max_corr, random_state=random_state
         )
         if max_features is not None and len(keep) + len(extra) > max_features:
-            extra, first = extra[: max(max_features - len(keep), 0)], None
+            extra, first = extra[: max_features - len(keep)], None
         for c in extra:
             reasons[names[c]] = "kept"
         keep = keep + extra
