@@ -30,6 +30,12 @@ def _suppressed(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
     return X, y
 
 
+def _design(X: pd.DataFrame) -> np.ndarray:
+    """A WoE-like matrix of ``_suppressed`` data: standardised risk, flag as +-1."""
+    risk = ((X["risk"] - X["risk"].mean()) / X["risk"].std()).to_numpy()
+    return np.column_stack([risk, np.where(X["flag"] == "yes", 1.0, -1.0)])
+
+
 def _noise(n: int, seed: int, columns: int) -> tuple[pd.DataFrame, np.ndarray]:
     rng = np.random.default_rng(seed)
     risk = rng.normal(size=n)
@@ -40,12 +46,7 @@ def _noise(n: int, seed: int, columns: int) -> tuple[pd.DataFrame, np.ndarray]:
 
 def test_the_score_statistic_is_close_to_the_likelihood_ratio() -> None:
     X, y = _suppressed(8_000, seed=0)
-    woe = np.column_stack(
-        [
-            (X["risk"] - X["risk"].mean()) / X["risk"].std(),
-            np.where(X["flag"] == "yes", 1.0, -1.0),
-        ]
-    )
+    woe = _design(X)
     full = selection._fit_lr(woe, y, [0, 1], 1e6, None)
     base = selection._fit_lr(woe, y, [0], 1e6, None)
     p = base.predict_proba(woe[:, [0]])[:, 1]
@@ -112,9 +113,7 @@ def test_a_weak_column_that_restates_a_model_column_stays_out() -> None:
 
 def test_the_final_fit_reuses_the_last_regression_of_the_conditional_step() -> None:
     X, y = _suppressed(8_000, seed=0)
-    woe = np.column_stack(
-        [(X["risk"] - X["risk"].mean()) / X["risk"].std(), np.where(X["flag"] == "yes", 1, -1)]
-    )
+    woe = _design(X)
     extra, lr = selection.conditional_keep(
         woe, y, [0], [1], C=1.0, max_corr=0.95, random_state=None
     )
@@ -141,9 +140,7 @@ def test_max_features_bounds_the_features_let_in() -> None:
 
 def test_collinear_model_columns_do_not_stop_the_test() -> None:
     X, y = _suppressed(4_000, seed=4)
-    risk = ((X["risk"] - X["risk"].mean()) / X["risk"].std()).to_numpy()
-    flag = np.where(X["flag"] == "yes", 1.0, -1.0)
-    woe = np.column_stack([risk, risk, flag])  # a model column twice: singular X'WX
+    woe = _design(X)[:, [0, 0, 1]]  # a model column twice: singular X'WX
     extra, _ = selection.conditional_keep(
         woe, y, [0, 1], [2], C=1.0, max_corr=1.0, random_state=None
     )
