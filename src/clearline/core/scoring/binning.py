@@ -1,8 +1,9 @@
 """Binning of one feature: fit on a column, look up bin indices, serialise to JSON.
 
 Numeric features: quantile pre-bins (``np.quantile`` + ``np.searchsorted``, event counts by
-``np.bincount``), then pool-adjacent-violators for a monotonic event rate and merging of
-neighbours for a minimum bin share and a maximum bin count. Categorical features:
+``np.bincount``), a pre-bin widened by ties cut by the outcome (``prebins.py``), then
+pool-adjacent-violators for a monotonic event rate and merging of neighbours for a
+minimum bin share and a maximum bin count. Categorical features:
 categories below the minimum share are pooled, the rest ordered by event rate and merged
 the same way. Missing values always get a bin of their own.
 
@@ -25,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from clearline.core.scoring.merging import enforce_size, woe_iv
+from clearline.core.scoring.prebins import outcome_cuts
 from clearline.core.scoring.trends import auto_trend, fit_trend
 
 Kind = Literal["numeric", "categorical"]
@@ -152,7 +154,7 @@ def fit_numeric(
     if specials.size:
         regular &= ~np.isin(x, specials)
     xr = x[regular]
-    pre_edges = prebin_edges(xr, n_prebins)
+    pre_edges = prebin_edges(xr, n_prebins, y[regular])
     pre_idx = np.searchsorted(pre_edges, xr, side="right")
     m = len(pre_edges) + 1
     n = np.bincount(pre_idx, minlength=m)
@@ -199,14 +201,17 @@ def single_valued(
     return (at_lower == n) & (n > 0)
 
 
-def prebin_edges(x: np.ndarray, n_prebins: int) -> np.ndarray:
-    """Inner edges of up to ``n_prebins`` quantile pre-bins of the regular values ``x``.
+def prebin_edges(x: np.ndarray, n_prebins: int, y: np.ndarray | None = None) -> np.ndarray:
+    """Inner edges of up to ``n_prebins`` quantile pre-bins of the regular values ``x``;
+    given the 0/1 outcome ``y``, a pre-bin that ties made too wide is also cut where
+    ``y`` says (:func:`~clearline.core.scoring.prebins.outcome_cuts`).
 
     A column of at most ``n_prebins`` distinct values (a flag, a small count) gets one
     pre-bin per value instead: quantiles would fold a rare value (the 1 of a flag set
     on 2 % of rows) into its neighbour before binning could see it.
     """
-    finite = x[np.isfinite(x)]
+    is_finite = np.isfinite(x)
+    finite = x[is_finite]
     if not finite.size:
         return np.empty(0)
     # inverted_cdf: every edge is an observed value, so no pre-bin is empty.
@@ -219,7 +224,9 @@ def prebin_edges(x: np.ndarray, n_prebins: int) -> np.ndarray:
             values = np.unique(finite)
             if len(values) <= n_prebins:
                 return values[1:]
-    return edges
+    if y is None:
+        return edges
+    return np.union1d(edges, outcome_cuts(finite, y[is_finite], edges, n_prebins))
 
 
 def fit_categorical(
