@@ -13,7 +13,7 @@ import pytest
 
 from clearline.core.scoring import binning, prebins
 from clearline.core.scoring.metrics import auc
-from clearline.core.scoring.prebins import MIN_PIECE_SHARE, informative_edges, outcome_cuts
+from clearline.core.scoring.prebins import MIN_PIECE_SHARE, informative_edges
 
 SETTINGS = dict(n_prebins=20, max_bins=10, min_share=0.03, monotonic="auto")
 
@@ -35,7 +35,7 @@ def test_the_spike_ends_at_a_cut_of_its_own() -> None:
     x, y = _spike(20_000, 0)
     quantile = binning.prebin_edges(x, 20)
     assert not ((quantile > 0) & (quantile < 0.03)).any()  # the spike's pre-bin runs on
-    edges = binning.prebin_edges(x, 20, y)
+    edges = binning.fit_prebins(x, y, 20)[0]
     assert ((edges > 0) & (edges < 0.01)).any()
     assert set(quantile.tolist()) <= set(edges.tolist())  # the quantile edges stay
     assert np.isin(edges, x).all()  # observed values: no pre-bin is empty
@@ -48,9 +48,7 @@ def test_no_wide_prebin_no_cut() -> None:
     x = rng.normal(size=20_000)
     y = (rng.random(20_000) < np.where(x < 0.1, 0.05, 0.30)).astype(np.int64)
     assert len(informative_edges(x, y, 20))  # a strong change, between quantile edges
-    edges = binning.prebin_edges(x, 20)
-    assert outcome_cuts(x, y, edges, 20).size == 0
-    assert binning.prebin_edges(x, 20, y).tolist() == edges.tolist()
+    assert binning.fit_prebins(x, y, 20)[0].tolist() == binning.prebin_edges(x, 20).tolist()
 
 
 def test_outcome_cuts_lift_holdout_auc(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -86,9 +84,9 @@ def test_few_values_keep_one_prebin_each() -> None:
     rng = np.random.default_rng(3)
     counts = rng.integers(0, 6, size=5_000).astype(float)
     y = (rng.random(5_000) < 0.1 + 0.05 * counts).astype(np.int64)
-    assert binning.prebin_edges(counts, 20, y).tolist() == [1, 2, 3, 4, 5]
+    assert binning.fit_prebins(counts, y, 20)[0].tolist() == [1, 2, 3, 4, 5]
 
 
 def test_no_finite_value_no_cut() -> None:
     assert informative_edges(np.empty(0), np.empty(0, dtype=np.int64), 20).size == 0
-    assert binning.prebin_edges(np.array([np.inf, -np.inf]), 20, np.array([0, 1])).size == 0
+    assert binning.fit_prebins(np.array([np.inf, -np.inf]), np.array([0, 1]), 20)[0].size == 0

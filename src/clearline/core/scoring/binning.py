@@ -154,14 +154,11 @@ def fit_numeric(
     if specials.size:
         regular &= ~np.isin(x, specials)
     xr = x[regular]
-    pre_edges = prebin_edges(xr, n_prebins, y[regular])
-    pre_idx = np.searchsorted(pre_edges, xr, side="right")
+    pre_edges, pre_idx, n, single = fit_prebins(xr, y[regular], n_prebins)
     m = len(pre_edges) + 1
-    n = np.bincount(pre_idx, minlength=m)
     e = np.bincount(pre_idx, weights=y[regular], minlength=m).round().astype(np.int64)
 
     min_count = min_share * len(x)
-    single = single_valued(xr, pre_edges, pre_idx, n)
     atomic = single if single.any() else None  # None: nothing to test, the common case
     if monotonic == "auto":
         trend, starts = auto_trend(e, n, min_count=min_count, max_bins=max_bins, atomic=atomic)
@@ -188,6 +185,28 @@ def fit_numeric(
     return binning, idx
 
 
+def fit_prebins(
+    xr: np.ndarray, yr: np.ndarray, n_prebins: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Pre-bins of the regular values ``xr``: quantile edges (:func:`prebin_edges`),
+    and in a pre-bin that ties made wide, the cuts the outcome ``yr`` asks for
+    (:func:`~clearline.core.scoring.prebins.outcome_cuts`). Returns the inner edges,
+    each row's pre-bin, the rows per pre-bin and which pre-bins hold one value."""
+
+    def place(edges: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        idx = np.searchsorted(edges, xr, side="right")
+        n = np.bincount(idx, minlength=len(edges) + 1)
+        return idx, n, single_valued(xr, edges, idx, n)
+
+    edges = prebin_edges(xr, n_prebins)
+    idx, n, single = place(edges)
+    cuts = outcome_cuts(xr, yr, edges, n, single, n_prebins)
+    if cuts.size:
+        edges = np.union1d(edges, cuts)
+        idx, n, single = place(edges)
+    return edges, idx, n, single
+
+
 def single_valued(
     xr: np.ndarray, pre_edges: np.ndarray, pre_idx: np.ndarray, n: np.ndarray
 ) -> np.ndarray:
@@ -201,17 +220,14 @@ def single_valued(
     return (at_lower == n) & (n > 0)
 
 
-def prebin_edges(x: np.ndarray, n_prebins: int, y: np.ndarray | None = None) -> np.ndarray:
-    """Inner edges of up to ``n_prebins`` quantile pre-bins of the regular values ``x``;
-    given the 0/1 outcome ``y``, a pre-bin that ties made too wide is also cut where
-    ``y`` says (:func:`~clearline.core.scoring.prebins.outcome_cuts`).
+def prebin_edges(x: np.ndarray, n_prebins: int) -> np.ndarray:
+    """Inner edges of up to ``n_prebins`` quantile pre-bins of the regular values ``x``.
 
     A column of at most ``n_prebins`` distinct values (a flag, a small count) gets one
     pre-bin per value instead: quantiles would fold a rare value (the 1 of a flag set
     on 2 % of rows) into its neighbour before binning could see it.
     """
-    is_finite = np.isfinite(x)
-    finite = x[is_finite]
+    finite = x[np.isfinite(x)]
     if not finite.size:
         return np.empty(0)
     # inverted_cdf: every edge is an observed value, so no pre-bin is empty.
@@ -224,9 +240,7 @@ def prebin_edges(x: np.ndarray, n_prebins: int, y: np.ndarray | None = None) -> 
             values = np.unique(finite)
             if len(values) <= n_prebins:
                 return values[1:]
-    if y is None:
-        return edges
-    return np.union1d(edges, outcome_cuts(finite, y[is_finite], edges, n_prebins))
+    return edges
 
 
 def fit_categorical(

@@ -32,14 +32,22 @@ MIN_PIECE_SHARE = 0.05
 WIDE = 1.5
 
 
-def outcome_cuts(x: np.ndarray, y: np.ndarray, edges: np.ndarray, n_prebins: int) -> np.ndarray:
+def outcome_cuts(
+    x: np.ndarray,
+    y: np.ndarray,
+    edges: np.ndarray,
+    counts: np.ndarray,
+    single: np.ndarray,
+    n_prebins: int,
+) -> np.ndarray:
     """The cuts of :func:`informative_edges` that fall inside a wide pre-bin of the
-    quantile ``edges`` of finite ``x`` (none, at no cost, when no pre-bin is wide)."""
-    share = np.bincount(np.searchsorted(edges, x, side="right"), minlength=len(edges) + 1)
-    wide = share > WIDE * len(x) / n_prebins
+    quantile ``edges`` (rows per pre-bin ``counts``; a pre-bin of one value, ``single``,
+    cannot be cut). None, at no cost, when no pre-bin is wide."""
+    wide = (counts > WIDE * counts.sum() / n_prebins) & ~single
     if not wide.any():
         return np.empty(0)
-    cuts = informative_edges(x, y, n_prebins)
+    finite = np.isfinite(x)
+    cuts = informative_edges(x[finite], y[finite], n_prebins)
     return cuts[wide[np.searchsorted(edges, cuts, side="right")]]
 
 
