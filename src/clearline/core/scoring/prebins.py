@@ -12,7 +12,7 @@ would cut it: on a grid of 100 quantile edges, the piece whose best cut gains mo
 likelihood is cut first, while that gain passes the chi-square test that keeps a small
 bin apart (``merging.KEEP_APART_G``) and both sides hold ``MIN_PIECE_SHARE`` of the rows.
 Cutting every pre-bin so, not only the wide ones, gained on that card data but cost up
-to 0.0011 AUC on eight other sets, and 0.004 without the test (benchmarks/README.md,
+to 0.0011 AUC on ten other sets, and 0.004 without the test (benchmarks/README.md,
 2026-12-06).
 """
 
@@ -42,7 +42,7 @@ def outcome_cuts(
 ) -> np.ndarray:
     """The cuts of :func:`informative_edges` that fall inside a wide pre-bin of the
     quantile ``edges`` (rows per pre-bin ``counts``; a pre-bin of one value, ``single``,
-    cannot be cut). None, at no cost, when no pre-bin is wide."""
+    cannot be cut). No cuts, at no cost, when no pre-bin is wide."""
     wide = (counts > WIDE * counts.sum() / n_prebins) & ~single
     if not wide.any():
         return np.empty(0)
