@@ -36,7 +36,7 @@ def test_a_bagged_scorecard_scores_exactly_the_mean_of_its_members() -> None:
         Scorecard(bagging=1, min_bin_share=0.0, monotonic=trends, random_state=7)
         .fit(X[chosen].iloc[rows], y[rows])
         .score_points(X)
-        for rows in bootstraps(len(y), 5, 7)
+        for rows in bootstraps(np.asarray(y), 5, 7)
     ]
     np.testing.assert_allclose(sc.score_points(X), np.mean(member_scores, axis=0), atol=1e-9)
 
@@ -88,3 +88,24 @@ def test_a_bagged_model_round_trips_through_json_and_bagging_is_checked() -> Non
             assert "bagging" in str(exc)
         else:
             raise AssertionError(f"bagging={bad!r} was accepted")
+
+
+def test_a_handful_of_events_still_bags() -> None:
+    # Two events in 30 rows: about one bootstrap draw in eight holds none, and no
+    # regression can be fitted on one class. Such a draw is drawn again.
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"x": rng.normal(size=30), "grade": rng.choice(list("AB"), 30)})
+    y = np.zeros(30, dtype=int)
+    y[[3, 17]] = 1
+    assert all(0 < y[rows].sum() < 30 for rows in bootstraps(y, 25, 0))
+    sc = Scorecard().fit(X, y)
+    assert sc.n_members_ == 25
+    assert np.isfinite(sc.predict_proba(X)).all()
+
+
+def test_redrawing_leaves_ordinary_draws_as_they_were() -> None:
+    _, y = _data()
+    rng = np.random.default_rng(7)
+    plain = [np.sort(rng.integers(0, len(y), len(y))) for _ in range(5)]
+    for a, b in zip(bootstraps(y, 5, 7), plain, strict=True):
+        np.testing.assert_array_equal(a, b)

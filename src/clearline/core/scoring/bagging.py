@@ -52,10 +52,21 @@ def n_members(bagging: int | str, n_rows: int) -> int:
     return int(bagging)
 
 
-def bootstraps(n_rows: int, members: int, seed: int) -> list[np.ndarray]:
-    """Row indices of each member's bootstrap sample (sorted: rows keep their order)."""
+def bootstraps(y: np.ndarray, members: int, seed: int) -> list[np.ndarray]:
+    """Row indices of each member's bootstrap sample (sorted: rows keep their order).
+
+    A draw that holds only one class of 0/1 ``y`` is drawn again: no regression can be
+    fitted on it. That happens only with a handful of events (2 in 30 rows: one draw in
+    eight), so on any other sample the draws are what they always were.
+    """
     rng = np.random.default_rng(seed)
-    return [np.sort(rng.integers(0, n_rows, n_rows)) for _ in range(members)]
+    n_rows = len(y)
+    out = []
+    while len(out) < members:
+        rows = np.sort(rng.integers(0, n_rows, n_rows))
+        if 0 < y[rows].sum() < n_rows:
+            out.append(rows)
+    return out
 
 
 @dataclass(frozen=True)

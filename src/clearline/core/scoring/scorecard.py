@@ -171,7 +171,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         make noise look informative, would let noise into the model.
         """
         seed = 0 if self.random_state is None else int(self.random_state)
-        fits = [fit_rows(self, columns, y, rows) for rows in bootstraps(len(y), members, seed)]
+        fits = [fit_rows(self, columns, y, rows) for rows in bootstraps(y, members, seed)]
         order = sorted(self.iv_, key=lambda f: -self.iv_[f])  # strongest first, stable
         min_count = self.min_bin_share * len(y)
         bag = combine(fits, columns, y, order, self.factor_, self.offset_, min_count)
