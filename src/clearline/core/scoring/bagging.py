@@ -61,7 +61,7 @@ def bootstraps(y: np.ndarray, members: int, seed: int) -> list[np.ndarray]:
     """
     rng = np.random.default_rng(seed)
     n_rows = len(y)
-    out = []
+    out: list[np.ndarray] = []
     while len(out) < members:
         rows = np.sort(rng.integers(0, n_rows, n_rows))
         if 0 < y[rows].sum() < n_rows:
