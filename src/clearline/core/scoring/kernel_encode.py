@@ -4,7 +4,8 @@ Numeric features are copied as float64 (NaN = missing). Categorical features bec
 codes, by one of three vectorised paths, fastest first:
 
 - Arrow-backed strings (pandas' default ``str`` dtype, polars String/Categorical/Enum):
-  one hash pass of ``pyarrow.compute.index_in`` against the known categories;
+  one compiled pass over the Arrow buffers (:mod:`.kernel_strings`), or where numba is
+  missing ``pyarrow.compute.index_in`` against the known categories;
 - pandas ``category`` dtype: the bin of each category, gathered by the integer codes;
 - anything else (object columns, numbers or booleans treated as categories): the
   scorecard's own ``Table.categories`` + ``FeatureBinning.index_codes``.
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from clearline.core.scoring import kernel_strings
 from clearline.core.scoring.frame import Table, _label
 
 try:
@@ -104,7 +106,14 @@ def _category_bins(table: Table, name: str, b: Any, maps: dict[Any, Any], j: int
         values = col.to_list()
         return np.array([missing if v is None else bins.get(v, unseen) for v in values])
     arrow = _as_arrow_strings(col)
-    if arrow is not None:
+    if arrow is not None and kernel_strings.HAVE_NUMBA:
+        if ("labels", j) not in maps:
+            known, lut, missing = _category_maps(b)
+            maps["labels", j] = kernel_strings.labels(
+                known.to_pylist(), lut[:-1], float(lut[-1]), float(missing)
+            )
+        return kernel_strings.bins_of(arrow, maps["labels", j])
+    if arrow is not None:  # pragma: no cover - where numba is missing
         if j not in maps:
             maps[j] = _category_maps(b)
         known, lut, missing = maps[j]
