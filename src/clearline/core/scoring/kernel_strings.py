@@ -3,8 +3,8 @@
 Encoding a categorical feature was half of scoring time: ``pyarrow.compute.index_in``
 hashes every string (10 ns a row here), then four more passes over the column fill the
 unseen positions, copy to numpy, look the bins up and mark the nulls. Here one loop
-reads the Arrow buffers themselves and writes each row's bin: the validity bit, an
-hash of the first and last 8 bytes, a probe into a small open-addressing table of the known
+reads the Arrow buffers themselves and writes each row's bin: the validity bit, a hash
+of the first and last 8 bytes, a probe into a small open-addressing table of the known
 labels, a byte comparison on a hit. Same bins as the ``index_in`` path, which stays
 where numba is missing (``tests/test_kernel_strings.py`` compares the two).
 """
@@ -52,9 +52,9 @@ class Labels:
     """The known labels of one categorical binning, laid out for :func:`bins_of`.
 
     ``offsets``/``data`` hold the labels' UTF-8 bytes, ``heads`` the first word of each
-    (see ``_hash``); ``table`` maps a hash slot to a
-    label index (-1 empty; ``len(table) - 1`` is the probe mask); ``lut`` is the bin of
-    each label, ``unseen`` and ``missing`` the bins of an unknown label and of a null.
+    (see ``_hash``); ``table`` maps a hash slot to a label index (-1 empty;
+    ``len(table) - 1`` is the probe mask); ``lut`` is the bin of each label, ``unseen``
+    and ``missing`` the bins of an unknown label and of a null.
     """
 
     offsets: np.ndarray
