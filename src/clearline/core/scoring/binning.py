@@ -4,8 +4,9 @@ Numeric features: quantile pre-bins (``np.quantile`` + ``np.searchsorted``, even
 ``np.bincount``), a pre-bin widened by ties cut by the outcome (``prebins.py``), then
 pool-adjacent-violators for a monotonic event rate and merging of neighbours for a
 minimum bin share and a maximum bin count. Categorical features:
-categories below the minimum share are pooled, the rest ordered by event rate and merged
-the same way. Missing values always get a bin of their own.
+categories below the minimum share are pooled (several pools by shrunk event rate when
+their rates differ beyond chance, see :func:`rare_pools`), the rest ordered by event rate
+and merged the same way. Missing values always get a bin of their own.
 
 Numeric special values (``special_codes``, e.g. -999 for "no bureau file") are taken
 out before binning, like missing values, and each gets a bin of its own.
@@ -24,12 +25,17 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from scipy.stats import chi2
 
 from clearline.core.scoring.merging import enforce_size, woe_iv
 from clearline.core.scoring.prebins import outcome_cuts
 from clearline.core.scoring.trends import auto_trend, fit_trend
 
 Kind = Literal["numeric", "categorical"]
+
+#: Rare levels are cut into several pools only when their event rates differ beyond
+#: chance at this level (Pearson's chi-square test of the rare levels' 2 x k table).
+POOLS_P = 0.05
 
 
 @dataclass
@@ -251,28 +257,30 @@ def fit_categorical(
     *,
     max_bins: int,
     min_share: float,
+    pools_p: float = 0.0,
 ) -> tuple[FeatureBinning, np.ndarray]:
     """Group the categories of a string column by event rate.
 
-    Categories below ``min_share`` are pooled into one group first (so a handful of
-    rows cannot claim an extreme weight of evidence); the groups are then ordered by
-    event rate and neighbours merged until every bin has the minimum share (or is one
-    category whose event rate plainly differs from its neighbours', see
-    ``merging.KEEP_APART_G``) and there are at most ``max_bins`` bins.
+    Categories below ``min_share`` are pooled first (so a handful of rows cannot claim
+    an extreme weight of evidence): into one group, or, with ``pools_p`` above 0, into
+    several of at least ``min_share`` each when their rates differ beyond chance at that
+    level (:func:`rare_pools`; the fit then cross-fits the column, see
+    ``fitting.crossfit_categorical``); the groups
+    are then ordered by event rate and neighbours merged until every bin has the
+    minimum share (or is one category whose event rate plainly differs from its
+    neighbours', see ``merging.KEEP_APART_G``) and there are at most ``max_bins`` bins.
     ``codes``/``labels`` as from ``Table.categories``. Returns the binning and the bin
     index of every training row.
     """
     missing = codes < 0
-    cats = labels
-    n = np.bincount(codes[~missing], minlength=len(cats))
-    e = np.bincount(codes[~missing], weights=y[~missing], minlength=len(cats))
-    e = e.round().astype(np.int64)
+    n, e = _level_counts(codes, y, len(labels))
     rare = n < min_share * len(codes)
-    units: list[list[str]] = [[str(c)] for c in cats[~rare]]
+    units: list[list[str]] = [[str(c)] for c in labels[~rare]]
     un, ue = n[~rare], e[~rare]
-    if rare.any():
-        units.append([str(c) for c in cats[rare]])
-        un, ue = np.append(un, n[rare].sum()), np.append(ue, e[rare].sum())
+    rn, re_, rc = n[rare], e[rare], labels[rare]
+    for pool in rare_pools(rn, re_, min_share * len(codes), pools_p):
+        units.append([str(c) for c in rc[pool]])
+        un, ue = np.append(un, rn[pool].sum()), np.append(ue, re_[pool].sum())
     atomic = np.array([len(u) == 1 for u in units], dtype=bool)
     rate = ue / np.maximum(un, 1)
     order = np.lexsort((np.arange(len(un)), rate))  # stable by rate
@@ -306,3 +314,60 @@ def fit_categorical(
         trend="by_rate",
     )
     return binning, binning.index_codes(codes, labels)
+
+
+def rare_pools(n: np.ndarray, e: np.ndarray, min_count: float, p: float) -> list[np.ndarray]:
+    """The rare categories (``n`` rows, ``e`` events each) cut into pools of at least
+    ``min_count`` rows: positions into ``n``, one array per pool.
+
+    One pool unless their event rates differ beyond chance at level ``p`` (Pearson's
+    chi-square test of the rare levels' table; 0 never cuts, 1 cuts whenever the rates
+    spread more than chance alone would spread them). A column whose every level is rare
+    (postcodes, employers) would otherwise say nothing. The rates are shrunk toward the
+    pool's own by empirical Bayes (method of moments: the spread of the rates beyond
+    what binomial noise explains), ordered, and cut into consecutive runs.
+    """
+    if not len(n):
+        return []
+    whole = [np.arange(len(n))]
+    total = float(n.sum())
+    if len(n) < 2 or total < 2 * min_count:
+        return whole
+    p0 = float(e.sum()) / total
+    rate = e / np.maximum(n, 1)
+    spread = float(np.average((rate - p0) ** 2, weights=n))
+    levels = np.count_nonzero(n)
+    noise = p0 * (1 - p0) * levels / total  # the spread chance alone gives
+    if p <= 0 or p0 in (0.0, 1.0) or spread <= noise:
+        return whole
+    if spread * levels / noise < chi2.isf(p, levels - 1):  # the statistic is below
+        return whole
+    strength = p0 * (1 - p0) / (spread - noise)  # prior rows: rate ~ Beta(p0 * m, ...)
+    shrunk = (e + strength * p0) / (n + strength)
+    order = np.lexsort((np.arange(len(n)), shrunk))
+    starts, rows = [0], 0.0
+    for i, size in enumerate(n[order].tolist()):  # one step per rare level
+        rows += size
+        if rows >= min_count:
+            starts.append(i + 1)
+            rows = 0.0
+    starts.pop()  # past the end, or the start of a short tail that joins the pool before
+    return np.split(order, starts[1:])
+
+
+def _level_counts(codes: np.ndarray, y: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows and events of each of ``k`` category codes (missing, -1, left out)."""
+    seen = codes >= 0
+    n = np.bincount(codes[seen], minlength=k)
+    e = np.bincount(codes[seen], weights=y[seen], minlength=k).round().astype(np.int64)
+    return n, e
+
+
+def pools_rare_levels(
+    codes: np.ndarray, y: np.ndarray, k: int, min_share: float, p: float = POOLS_P
+) -> bool:
+    """Whether :func:`fit_categorical` with ``pools_p=p`` cuts this column's rare
+    levels into several pools."""
+    n, e = _level_counts(codes, y, k)
+    rare = n < min_share * len(codes)
+    return len(rare_pools(n[rare], e[rare], min_share * len(codes), p)) > 1

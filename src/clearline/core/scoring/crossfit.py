@@ -6,6 +6,12 @@ stepwise or L1 search happily keeps it. Out of fold, each row's WoE comes from t
 counts of the *other* folds (same bins), so a noise feature carries no signal and is
 left out. Only the selection uses this; the final regression is fitted on the usual
 in-sample WoE so that points stay ``coef * WoE`` of the published bins.
+
+One exception: a categorical column whose rare levels were cut into several pools by
+their own outcomes (``binning.rare_pools``) has its bins, not only their WoE, chosen by
+the target. Selection and regression both see it cross-fitted, binned anew without
+each fold (``fitting.crossfit_categorical``), so its coefficient is what the pools
+predict out of sample; its points are still ``coef * WoE`` of the published bins.
 """
 
 from __future__ import annotations

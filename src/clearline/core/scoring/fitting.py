@@ -12,7 +12,13 @@ from typing import Any
 
 import numpy as np
 
-from clearline.core.scoring.binning import FeatureBinning, fit_categorical, fit_numeric
+from clearline.core.scoring.binning import (
+    POOLS_P,
+    FeatureBinning,
+    fit_categorical,
+    fit_numeric,
+    pools_rare_levels,
+)
 from clearline.core.scoring.crossfit import fold_ids, oof_woe
 from clearline.core.scoring.frame import Table
 from clearline.core.scoring.params import specials_of, trend_of
@@ -42,6 +48,7 @@ class Fit:
     coef: np.ndarray
     intercept: float
     C: float
+    pooled: frozenset[str]  # categorical columns whose rare levels were cut into pools
 
     @property
     def features(self) -> list[str]:
@@ -65,8 +72,15 @@ def fit_rows(
     columns: list[Column],
     y: np.ndarray,
     rows: np.ndarray | None = None,
+    pooled: frozenset[str] | None = None,
 ) -> Fit:
-    """Fit scorecard ``sc``'s settings on ``rows`` (all rows when None) of ``columns``."""
+    """Fit scorecard ``sc``'s settings on ``rows`` (all rows when None) of ``columns``.
+
+    ``pooled``: the columns whose rare levels may be cut into pools, decided by a fit on
+    all rows; when None, this fit tests each column (``binning.POOLS_P``). A bootstrap
+    sample's repeated rows make rates look more different than they are, so a bagging
+    member must not take that decision itself.
+    """
     if rows is not None:
         y = y[rows]
     woe = np.empty((len(y), len(columns)))
@@ -74,11 +88,21 @@ def fit_rows(
     oof = np.empty_like(woe) if sc.selection != "iv" else None
     folds = fold_ids(y, 0 if sc.random_state is None else int(sc.random_state))
     binnings: list[FeatureBinning] = []
+    cut: set[str] = set()
     for j, col in enumerate(columns):
         values = col.values if rows is None else col.values[rows]
         if col.labels is not None:
+            p = POOLS_P if pooled is None else float(col.name in pooled)
+            if pools_rare_levels(values, y, len(col.labels), sc.min_bin_share, p):
+                cut.add(col.name)
             b, idx = fit_categorical(
-                col.name, values, col.labels, y, max_bins=sc.max_bins, min_share=sc.min_bin_share
+                col.name,
+                values,
+                col.labels,
+                y,
+                max_bins=sc.max_bins,
+                min_share=sc.min_bin_share,
+                pools_p=p,
             )
         else:
             b, idx = fit_numeric(
@@ -93,7 +117,11 @@ def fit_rows(
             )
         binnings.append(b)
         woe[:, j] = b.woe[idx]
-        if oof is not None:
+        if col.name in cut and col.labels is not None:
+            woe[:, j] = crossfit_categorical(values, col.labels, y, folds, sc)
+            if oof is not None:
+                oof[:, j] = woe[:, j]
+        elif oof is not None:
             oof[:, j] = oof_woe(idx, y, len(b.counts), folds)
     names = [b.name for b in binnings]
     ivs = np.array([b.iv for b in binnings])
@@ -125,7 +153,7 @@ def fit_rows(
             if col.labels is not None or trend_of(sc.monotonic, col.name) == "auto"
         ),
     )
-    return Fit(binnings, reasons, cols, coef, intercept, c_used)
+    return Fit(binnings, reasons, cols, coef, intercept, c_used, frozenset(cut))
 
 
 def points_of(fit: Fit, factor: float, offset: float) -> tuple[dict[str, np.ndarray], float]:
@@ -141,3 +169,29 @@ def points_of(fit: Fit, factor: float, offset: float) -> tuple[dict[str, np.ndar
         for j, c in zip(fit.cols, fit.coef, strict=True)
     }
     return points, intercept_points
+
+
+def crossfit_categorical(
+    codes: np.ndarray, labels: np.ndarray, y: np.ndarray, folds: np.ndarray, sc: Any
+) -> np.ndarray:
+    """Each row's WoE from the column binned without its fold.
+
+    Rare levels are pooled by their own outcomes; in-sample, those pools' WoE
+    overstates what they tell about new rows, and the regression would weigh the column
+    too much. Fitted on these values instead, its coefficient reflects what the pools
+    predict out of sample.
+    """
+    out = np.empty(len(y))
+    for f in range(int(folds.max()) + 1):
+        held = folds == f
+        b, _ = fit_categorical(
+            "",
+            codes[~held],
+            labels,
+            y[~held],
+            max_bins=sc.max_bins,
+            min_share=sc.min_bin_share,
+            pools_p=1.0,  # pooled as the column was, whenever the rates spread at all
+        )
+        out[held] = b.woe[b.index_codes(codes[held], labels)]
+    return out

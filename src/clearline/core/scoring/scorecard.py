@@ -154,7 +154,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         members = n_members(self.bagging, table.n_rows)
         if members > 1:
             chosen = set(fit.features)
-            self._bag([c for c in columns if c.name in chosen], yb, members)
+            self._bag([c for c in columns if c.name in chosen], yb, members, fit.pooled)
         else:
             self.features_ = fit.features
             self.coef_ = fit.coef
@@ -163,15 +163,18 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         self.n_members_ = members
         return self
 
-    def _bag(self, columns: list[Column], y: np.ndarray, members: int) -> None:
+    def _bag(
+        self, columns: list[Column], y: np.ndarray, members: int, pooled: frozenset[str]
+    ) -> None:
         """Replace the single fit's points by the mean of ``members`` bootstrap fits.
 
         The members refit bins and regression on the features the fit on all rows chose
         (``columns``): choosing features again on a bootstrap sample, whose repeated rows
-        make noise look informative, would let noise into the model.
+        make noise look informative, would let noise into the model. For the same
+        reason they cut rare levels into pools only in the columns where it did.
         """
         seed = 0 if self.random_state is None else int(self.random_state)
-        fits = [fit_rows(self, columns, y, rows) for rows in bootstraps(y, members, seed)]
+        fits = [fit_rows(self, columns, y, rows, pooled) for rows in bootstraps(y, members, seed)]
         order = sorted(self.iv_, key=lambda f: -self.iv_[f])  # strongest first, stable
         min_count = self.min_bin_share * len(y)
         bag = combine(fits, columns, y, order, self.factor_, self.offset_, min_count)
