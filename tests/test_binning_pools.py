@@ -100,3 +100,15 @@ def test_pools_cut_from_noise_cost_holdout_auc_only_without_cross_fitting(
     X, y = _codes(1, 0.0)
     loss = _holdout_auc(X, y, ["x1"]) - _holdout_auc(X, y, ["code", "x1"])
     assert (loss < 0.005) == cross_fitted
+
+
+def test_a_pool_of_many_levels_is_labelled_by_its_first_few_and_listed_in_full() -> None:
+    X, y = _codes(0, 0.8)
+    model = Scorecard().fit(X, y)
+    table = model.points_table()
+    code = table[(table["feature"] == "code") & (table["bin"] < model.binnings_["code"].n_regular)]
+    assert code["categories"].map(len).sum() == 200
+    assert code["categories"].map(len).max() > 6
+    for label, cats in zip(code["label"], code["categories"], strict=True):
+        short = f"{', '.join(cats[:5])} and {len(cats) - 5} more"
+        assert label == (", ".join(cats) if len(cats) <= 6 else short)

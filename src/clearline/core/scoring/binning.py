@@ -96,8 +96,7 @@ class FeatureBinning:
     def labels(self) -> list[str]:
         """Human-readable label of every bin, in layout order."""
         if self.kind == "categorical":
-            regular = [", ".join(g) for g in self.groups]
-            return [*regular, "(missing)", "(unseen)"]
+            return [*map(_group_label, self.groups), "(missing)", "(unseen)"]
         bounds = [-np.inf, *self.edges.tolist(), np.inf]
         regular = [
             f"[{_fmt(lo)}, {_fmt(hi)})" for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)
@@ -130,6 +129,14 @@ class FeatureBinning:
             trend=d["trend"],
             specials=np.asarray(d.get("specials", []), dtype=np.float64),
         )
+
+
+def _group_label(group: list[str], shown: int = 5) -> str:
+    """A bin's categories, the first few named when a pool of rare levels holds many
+    (``points_table`` keeps them all under ``categories``)."""
+    if len(group) <= shown + 1:
+        return ", ".join(group)
+    return f"{', '.join(group[:shown])} and {len(group) - shown} more"
 
 
 def _fmt(v: float) -> str:
