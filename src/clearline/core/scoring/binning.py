@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
-import pandas as pd
 from scipy.stats import chi2
 
 from clearline.core.scoring.merging import enforce_size, woe_iv
@@ -60,11 +59,7 @@ class FeatureBinning:
         self.events = np.asarray(self.events, dtype=np.int64)
         self.woe, self.iv_bins = woe_iv(self.events, self.counts)
         if self.kind == "categorical":
-            cats = [c for g in self.groups for c in g]
-            self._lookup = pd.Index(cats, dtype=object)
-            self._cat_bin = np.repeat(
-                np.arange(len(self.groups)), [len(g) for g in self.groups]
-            ).astype(np.int64)
+            self._bin_of = {c: i for i, g in enumerate(self.groups) for c in g}
 
     @property
     def n_regular(self) -> int:
@@ -88,9 +83,11 @@ class FeatureBinning:
     def index_codes(self, codes: np.ndarray, labels: np.ndarray) -> np.ndarray:
         """Bin index of category codes (see ``Table.categories``); -1 codes are missing,
         labels never seen in training go to the (neutral) unseen bin."""
-        pos = self._lookup.get_indexer(labels.astype(object))
         k = self.n_regular
-        label_bin = np.where(pos >= 0, self._cat_bin[np.maximum(pos, 0)], k + 1)
+        # A dict beats pandas' get_indexer here (timed ad hoc: 11 against 400 us for 50
+        # labels, 31 against 48 ms for 100,000), and a crossfit looks labels up 5 times more.
+        bin_of = self._bin_of.get
+        label_bin = np.array([bin_of(c, k + 1) for c in labels.tolist()], dtype=np.int64)
         return np.where(codes >= 0, np.append(label_bin, k)[codes], k)
 
     def labels(self) -> list[str]:
