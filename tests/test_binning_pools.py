@@ -16,7 +16,14 @@ from sklearn.metrics import roc_auc_score
 
 from clearline import Scorecard
 from clearline.core.scoring import fitting
-from clearline.core.scoring.binning import POOLS_P, fit_categorical, rare_pools
+from clearline.core.scoring.bagging import bootstraps
+from clearline.core.scoring.binning import (
+    POOLS_P,
+    fit_categorical,
+    pools_rare_levels,
+    rare_pools,
+)
+from clearline.core.scoring.frame import Table
 
 
 def _codes(seed: int, effect: float, n: int = 20_000) -> tuple[pd.DataFrame, np.ndarray]:
@@ -112,3 +119,22 @@ def test_a_pool_of_many_levels_is_labelled_by_its_first_few_and_listed_in_full()
     for label, cats in zip(code["label"], code["categories"], strict=True):
         short = f"{', '.join(cats[:5])} and {len(cats) - 5} more"
         assert label == (", ".join(cats) if len(cats) <= 6 else short)
+
+
+def test_bagging_members_pool_only_where_the_fit_on_all_rows_did() -> None:
+    """A bootstrap sample's repeated rows exaggerate how much the levels' rates differ:
+    on pure noise every member's own test would cut pools, the fit on all rows does not."""
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"code": [f"c{c}" for c in rng.integers(0, 100, 3000)]})
+    y = (rng.random(3000) < 0.2).astype(np.int64)
+    column = fitting.columns_of(Table(X), set())[0]
+    codes, labels = column.values, column.labels
+    assert labels is not None
+    assert not pools_rare_levels(codes, y, len(labels), 0.03)
+    members = list(bootstraps(y, 25, 0))
+    assert all(pools_rare_levels(codes[r], y[r], len(labels), 0.03) for r in members)
+    sc = Scorecard()
+    for rows in members[:3]:
+        fit = fitting.fit_rows(sc, [column], y, rows, pooled=frozenset())
+        assert fit.pooled == frozenset() and len(fit.binnings[0].groups) == 1
+        assert fitting.fit_rows(sc, [column], y, rows, pooled=frozenset({"code"})).pooled

@@ -39,7 +39,10 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         Minimum share of the training rows in every regular bin, except a bin of one
         category or one numeric value whose event rate differs beyond chance
         (likelihood-ratio test, p < 0.001) from its neighbours': a rare but telling
-        category or flag keeps a bin of its own (see ``merging.py``).
+        category or flag keeps a bin of its own (see ``merging.py``). Categories each
+        under the share are pooled: into one bin, or into several by shrunk event rate
+        when their rates differ beyond chance (chi-square, p < 0.05), and the regression
+        then sees that column cross-fitted (see ``binning.rare_pools``).
     n_prebins : int
         Quantile pre-bins of numeric features before merging.
     monotonic : {"auto", "ascending", "descending", "peak", "valley", "none"} or dict
