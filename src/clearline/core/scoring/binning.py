@@ -269,10 +269,10 @@ def fit_categorical(
     an extreme weight of evidence): into one group, or, with ``pools_p`` above 0, into
     several of at least ``min_share`` each when their rates differ beyond chance at that
     level (:func:`rare_pools`; the fit then cross-fits the column, see
-    ``fitting.crossfit_categorical``); the groups
-    are then ordered by event rate and neighbours merged until every bin has the
-    minimum share (or is one category whose event rate plainly differs from its
-    neighbours', see ``merging.KEEP_APART_G``) and there are at most ``max_bins`` bins.
+    ``fitting.crossfit_categorical``). The groups are then ordered by event rate and
+    neighbours merged until every bin has the minimum share (or is one category whose
+    event rate plainly differs from its neighbours', see ``merging.KEEP_APART_G``) and
+    there are at most ``max_bins`` bins.
     ``codes``/``labels`` as from ``Table.categories``. Returns the binning and the bin
     index of every training row.
     """
