@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
+import polars as pl
 import pytest
 from sklearn.exceptions import NotFittedError
 
@@ -99,3 +102,31 @@ def test_explain_needs_at_least_one_reason() -> None:
     X, y = _data()
     with pytest.raises(ValueError, match="top must be >= 1"):
         Scorecard().fit(X, y).explain(X, top=0)
+
+
+def _dated() -> tuple[pd.DataFrame, np.ndarray]:
+    X, y = _data()
+    return X.assign(opened=pd.date_range("2024-01-01", periods=len(X), freq="D")), y
+
+
+@pytest.mark.parametrize(
+    "convert",
+    [
+        lambda X: X,
+        lambda X: pl.from_pandas(X),
+        lambda X: X.assign(opened=X["opened"].dt.to_period("M")),
+        lambda X: X.assign(opened=X["opened"] - X["opened"].min()),
+    ],
+    ids=["pandas datetime", "polars datetime", "period", "timedelta"],
+)
+def test_a_date_or_time_column_is_refused_by_name(convert: Any) -> None:
+    """As categories its values would mostly be new at scoring time: fitted, never told."""
+    X, y = _dated()
+    with pytest.raises(ValueError, match=r"date or time columns \['opened'\]"):
+        Scorecard().fit(convert(X), y)
+
+
+def test_a_date_column_named_categorical_is_binned_as_categories() -> None:
+    X, y = _dated()
+    model = Scorecard(categorical=["opened"]).fit(X, y)
+    assert "opened" in model.selection_

@@ -86,6 +86,18 @@ class Table:
         s = self._pd[self._orig[name]]  # type: ignore[index]
         return bool(pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s))
 
+    def is_temporal(self, name: str) -> bool:
+        """True for date, time, duration and period columns (neither numbers to bin by
+        value nor categories that new rows will repeat)."""
+        if self._pl is not None:
+            return bool(self._pl.schema[self._orig[name]].is_temporal())
+        dtype = self._pd[self._orig[name]].dtype  # type: ignore[index]
+        return bool(
+            pd.api.types.is_datetime64_any_dtype(dtype)
+            or pd.api.types.is_timedelta64_dtype(dtype)
+            or isinstance(dtype, pd.PeriodDtype)
+        )
+
     def numeric(self, name: str) -> np.ndarray:
         """The column as float64 with NaN for missing; a clear error if not numeric."""
         if self._pl is not None:
