@@ -193,3 +193,14 @@ def test_bad_targets_and_inputs_are_rejected_with_a_clear_message() -> None:
         m.explain(X, top=0)
     with pytest.raises(ValueError, match="not a serialised GBMChallenger"):
         GBMChallenger.from_dict({"format": "clearline.Scorecard/1"})
+
+
+def test_a_date_column_is_refused_by_name_unless_named_categorical() -> None:
+    X, y = _data(300)
+    X = X.assign(opened=pd.date_range("2024-01-01", periods=300, freq="D"))
+    with pytest.raises(ValueError, match=r"date or time columns \['opened'\]"):
+        GBMChallenger(**FAST).fit(X, y)
+    with pytest.raises(ValueError, match=r"date or time columns \['opened'\]"):
+        GBMChallenger(**FAST).fit(pl.from_pandas(X), y)
+    model = GBMChallenger(categorical=["opened"], **FAST).fit(X, y)
+    assert "opened" in model.categories_

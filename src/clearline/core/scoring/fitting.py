@@ -57,18 +57,8 @@ class Fit:
 
 def columns_of(table: Table, forced: set[str]) -> list[Column]:
     """Every column of ``table``; ``forced`` names are categorical even if numeric.
-
-    A date or time column is refused unless forced: as categories its values would
-    mostly be new in the rows scored later, so it would be fitted and never tell.
-    """
-    temporal = [n for n in table.names if n not in forced and table.is_temporal(n)]
-    if temporal:
-        raise ValueError(
-            f"X has date or time columns {temporal}: the scorecard bins numbers and "
-            "categories, so convert them (e.g. to days since a reference date, or to a "
-            "month label) or drop them; to bin their values as categories anyway, name "
-            "them in categorical="
-        )
+    A date or time column is refused unless forced (``Table.refuse_temporal``)."""
+    table.refuse_temporal(forced, "scorecard")
     out = []
     for name in table.names:
         if name in forced or not table.is_numeric(name):

@@ -98,6 +98,21 @@ class Table:
             or isinstance(dtype, pd.PeriodDtype)
         )
 
+    def refuse_temporal(self, forced: set[str], model: str) -> None:
+        """Raise a ValueError naming the date or time columns not in ``forced``.
+
+        Taken as categories (what they would otherwise become) their values are mostly
+        new in the rows scored later, so such a column is fitted and never tells.
+        """
+        temporal = [n for n in self.names if n not in forced and self.is_temporal(n)]
+        if temporal:
+            raise ValueError(
+                f"X has date or time columns {temporal}: the {model} takes numbers and "
+                "categories, so convert them (e.g. to days since a reference date, or to "
+                "a month label) or drop them; to take their values as categories anyway, "
+                "name them in categorical="
+            )
+
     def numeric(self, name: str) -> np.ndarray:
         """The column as float64 with NaN for missing; a clear error if not numeric."""
         if self._pl is not None:

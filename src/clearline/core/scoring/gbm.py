@@ -126,6 +126,7 @@ class GBMChallenger(ClassifierMixin, BaseEstimator):
             unknown = sorted(set(names) - set(table.names))
             if unknown:
                 raise ValueError(f"{what} names columns not in X: {unknown}")
+        table.refuse_temporal(forced, "GBMChallenger")
         self.column_names_ = list(table.names)
         self.categories_ = {
             n: np.unique(table.categories(n)[1]).tolist()
