@@ -25,9 +25,9 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
-from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
+from clearline.core.scoring.estimator import ReasonedClassifier
 from clearline.core.scoring.frame import Table
 from clearline.core.scoring.params import encode_y
 from clearline.core.scoring.points import rank_lost
@@ -37,7 +37,7 @@ TRENDS = ("auto", "ascending", "descending", "none", "peak", "valley")
 _SIGN = {"ascending": 1, "descending": -1, "none": 0, "peak": 0, "valley": 0}
 
 
-class GBMChallenger(ClassifierMixin, BaseEstimator):
+class GBMChallenger(ReasonedClassifier):
     """LightGBM challenger scored on the scorecard's points scale (``classes_[1]`` = bad).
 
     Parameters
@@ -99,26 +99,11 @@ class GBMChallenger(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.n_jobs = n_jobs
 
-    def __sklearn_tags__(self) -> Any:
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        tags.input_tags.string = True
-        tags.input_tags.categorical = True
-        tags.classifier_tags.multi_class = False
-        return tags
-
     # ------------------------------------------------------------------ fitting
     def fit(self, X: Any, y: Any) -> GBMChallenger:
         """Code the columns, derive the monotone constraints and boost the trees."""
         self._check_params()
-        table = Table(X)
-        if table.n_rows == 0:
-            raise ValueError("X has no rows: cannot fit a GBMChallenger on empty data")
-        if not table.names:
-            raise ValueError(
-                f"X has 0 feature(s) (shape=({table.n_rows}, 0)) while a minimum of 1 is "
-                "required: cannot fit a GBMChallenger without features"
-            )
+        table = self._fit_table(X)
         yb = self._encode_y(y, table.n_rows)
         forced = set(self.categorical or ())
         trends = self.monotonic if isinstance(self.monotonic, dict) else {}
@@ -247,31 +232,12 @@ class GBMChallenger(ClassifierMixin, BaseEstimator):
 
     def _prepared(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "booster_")
-        table = Table(X)
-        if not table.has_names or not hasattr(self, "feature_names_in_"):
-            if len(table.names) != self.n_features_in_:
-                raise ValueError(
-                    f"X has {len(table.names)} features, but GBMChallenger is expecting "
-                    f"{self.n_features_in_} features as input."
-                )
-            table.rename(self.column_names_)
-        table.require(self.features_)
-        return self._matrix(table)
+        return self._matrix(self._predict_table(X))
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Raw log-odds of the event (``classes_[1]``), the sum of the tree outputs."""
         M = self._prepared(X)  # checks the fit first
         return np.asarray(self.booster_.predict(M, raw_score=True), dtype=np.float64)
-
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """(n, 2) probabilities of ``classes_[0]`` and ``classes_[1]`` (the event)."""
-        pd_ = 1.0 / (1.0 + np.exp(-self.decision_function(X)))
-        return np.column_stack([1.0 - pd_, pd_])
-
-    def predict(self, X: Any) -> np.ndarray:
-        """The more likely class of each row."""
-        event = self.decision_function(X) > 0
-        return self.classes_[event.astype(np.int64)]
 
     def score_points(self, X: Any) -> np.ndarray:
         """Points of each row (higher = safer): ``offset - factor * log-odds of event``."""
@@ -305,17 +271,6 @@ class GBMChallenger(ClassifierMixin, BaseEstimator):
         pts_lost = self.factor_ * c[:, self._used_cols]
         # rank_lost ranks best - pts; with best = 0 and pts = -lost that is the loss itself
         return rank_lost(-pts_lost, np.zeros(len(self._used_cols)), top)
-
-    def explain(self, X: Any, top: int = 4) -> pd.DataFrame:
-        """Reason codes: columns ``reason_1..reason_{top}`` of feature names or None."""
-        idx, _ = self.explain_indices(X, top)
-        names = np.array([*self.features_, None], dtype=object)
-        picked = names[np.where(idx >= 0, idx, len(self.features_))]
-        cols = {f"reason_{i + 1}": pd.Series(picked[:, i], dtype=object) for i in range(top)}
-        out = pd.DataFrame(cols)
-        if isinstance(X, pd.DataFrame):
-            out.index = X.index
-        return out
 
     # ------------------------------------------------------------ serialisation
     def to_dict(self) -> dict[str, Any]:

@@ -16,19 +16,19 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
 from clearline.core.scoring import serialise
 from clearline.core.scoring.bagging import bootstraps, combine, n_members
 from clearline.core.scoring.binning import FeatureBinning
+from clearline.core.scoring.estimator import ReasonedClassifier
 from clearline.core.scoring.fitting import Column, columns_of, fit_rows, points_of
 from clearline.core.scoring.frame import Table
 from clearline.core.scoring.params import check_params, encode_y
 from clearline.core.scoring.points import points_table, rank_lost
 
 
-class Scorecard(ClassifierMixin, BaseEstimator):
+class Scorecard(ReasonedClassifier):
     """Explainable credit scorecard (scikit-learn classifier; ``classes_[1]`` = event/bad).
 
     Parameters
@@ -115,26 +115,11 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         self.bagging = bagging
         self.random_state = random_state
 
-    def __sklearn_tags__(self) -> Any:
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        tags.input_tags.string = True
-        tags.input_tags.categorical = True
-        tags.classifier_tags.multi_class = False
-        return tags
-
     # ------------------------------------------------------------------ fitting
     def fit(self, X: Any, y: Any) -> Scorecard:
         """Bin every column, select features, fit the regression and the points."""
         check_params(self)
-        table = Table(X)
-        if table.n_rows == 0:
-            raise ValueError("X has no rows: cannot fit a scorecard on empty data")
-        if not table.names:
-            raise ValueError(
-                f"X has 0 feature(s) (shape=({table.n_rows}, 0)) while a minimum of 1 is "
-                "required: cannot fit a scorecard without features"
-            )
+        table = self._fit_table(X)
         check_params(self, table.names)
         yb = encode_y(self, y, table.n_rows)
         forced = set(self.categorical or ())
@@ -195,23 +180,9 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         self.points_ = bag.points
 
     # --------------------------------------------------------------- predicting
-    def _table(self, X: Any) -> Table:
-        check_is_fitted(self, "features_")
-        table = Table(X)
-        fitted_names = hasattr(self, "feature_names_in_")
-        if not table.has_names or not fitted_names:
-            if len(table.names) != self.n_features_in_:
-                raise ValueError(
-                    f"X has {len(table.names)} features, but Scorecard is expecting "
-                    f"{self.n_features_in_} features as input."
-                )
-            table.rename(self.column_names_)
-        table.require(self.features_)
-        return table
-
     def _points_matrix(self, X: Any) -> np.ndarray:
         """(n, p) points of each row's bin for each model feature: one lookup each."""
-        table = self._table(X)
+        table = self._predict_table(X)
         out = np.empty((table.n_rows, len(self.features_)))
         for j, f in enumerate(self.features_):
             out[:, j] = self.points_[f][_index(self.binnings_[f], table)]
@@ -223,17 +194,6 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         if not self.features_:
             return np.full(pts.shape[0], self.intercept_points_)
         return pts.sum(axis=1)
-
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """(n, 2) probabilities of ``classes_[0]`` and ``classes_[1]`` (the event)."""
-        log_odds_good = (self.score_points(X) - self.offset_) / self.factor_
-        pd_ = 1.0 / (1.0 + np.exp(log_odds_good))
-        return np.column_stack([1.0 - pd_, pd_])
-
-    def predict(self, X: Any) -> np.ndarray:
-        """The more likely class of each row."""
-        event = self.predict_proba(X)[:, 1] >= 0.5
-        return self.classes_[event.astype(np.int64)]
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Log odds of the event (``classes_[1]``); monotone in ``predict_proba``."""
@@ -251,18 +211,6 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         pts = self._points_matrix(X)
         best = np.array([self._best_points(f) for f in self.features_], dtype=np.float64)
         return rank_lost(pts, best, top)
-
-    def explain(self, X: Any, top: int = 4) -> pd.DataFrame:
-        """Reason codes: columns ``reason_1..reason_{top}`` of feature names or None."""
-        idx, _ = self.explain_indices(X, top)
-        names = np.array([*self.features_, None], dtype=object)
-        picked = names[np.where(idx >= 0, idx, len(self.features_))]
-        # object dtype keeps None as None (a str column would turn it into NaN)
-        cols = {f"reason_{i + 1}": pd.Series(picked[:, i], dtype=object) for i in range(top)}
-        out = pd.DataFrame(cols)
-        if isinstance(X, pd.DataFrame):
-            out.index = X.index  # rows line up with the caller's frame
-        return out
 
     def _best_points(self, feature: str) -> float:
         """Most points the feature gives among bins seen in training."""
