@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import Header, Path, Query, Request, Response
+from pydantic import BaseModel
 
 from clearline.api.db import Database, idempotent_write, request_digest
 from clearline.api.schemas import NO_NUL, Page
@@ -66,6 +67,15 @@ def write(
             work=work,
         )
     )
+
+
+def read_answer(model: BaseModel) -> Response:
+    """A read's response, written by the model's own serializer. Returning the model
+    instead makes FastAPI turn it into plain data, validate that against the response
+    model again and encode it with the json module: for an account with its latest
+    decision (trace included) that took about 0.8 of the 1.3 ms the request cost.
+    The route's ``response_model`` still documents the body in OpenAPI."""
+    return Response(model.__pydantic_serializer__.to_json(model), media_type="application/json")
 
 
 def answer(status: int, payload: Any, replayed: bool) -> Response:
