@@ -28,7 +28,7 @@ def list_accounts(
     """Accounts by id; a borrower key lists only its own."""
     if who.role == "borrower":
         if borrower_id is not None and borrower_id != who.borrower_id:
-            return read_answer(Page[AccountRead](items=[], limit=limit, offset=offset))
+            return read_answer(page([], limit, offset))
         borrower_id = who.borrower_id
     with db(request).read() as conn:
         rows = lookup.account_page(conn, borrower_id=borrower_id, limit=limit, offset=offset)

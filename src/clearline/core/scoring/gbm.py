@@ -104,7 +104,7 @@ class GBMChallenger(ReasonedClassifier):
         """Code the columns, derive the monotone constraints and boost the trees."""
         self._check_params()
         table = self._fit_table(X)
-        yb = self._encode_y(y, table.n_rows)
+        yb = encode_y(self, y, table.n_rows)
         forced = set(self.categorical or ())
         trends = self.monotonic if isinstance(self.monotonic, dict) else {}
         for what, names in (("categorical", forced), ("monotonic", set(trends))):
@@ -204,10 +204,6 @@ class GBMChallenger(ReasonedClassifier):
         bad = [t for t in given if t not in TRENDS]
         if bad:
             raise ValueError(f"monotonic trends must be one of {TRENDS}, got {bad!r}")
-
-    def _encode_y(self, y: Any, n_rows: int) -> np.ndarray:
-        """Check y and return it as 0/1 floats with ``classes_[1]`` as 1."""
-        return encode_y(self, y, n_rows)
 
     # --------------------------------------------------------------- predicting
     def _matrix(self, table: Table, need: list[str] | None = None) -> np.ndarray:
