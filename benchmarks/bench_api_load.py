@@ -291,8 +291,7 @@ def compare(args: argparse.Namespace) -> int:
     order A B B A (``--turns`` 2) or A B B A A B ... (each run deploys afresh); prints
     each run's figures, the mean per code and the ratio (above 1: this code is better).
     On this VM the speed drifts over minutes; the mirrored order puts the drift on both."""
-    forwarded = [a for a in sys.argv[1:] if a not in ("--against", args.against)]
-    forwarded = [a for a in forwarded if a not in ("--turns", str(args.turns))]
+    forwarded = _without(sys.argv[1:], "--against", "--turns")
     order = [("this", "against") if k % 2 == 0 else ("against", "this") for k in range(args.turns)]
     runs: dict[str, list[dict[str, float]]] = {"this": [], "against": []}
     for name in [n for pair in order for n in pair]:
@@ -322,6 +321,20 @@ def compare(args: argparse.Namespace) -> int:
         other = " / ".join(f"{r[key]:.1f}" for r in runs["against"])
         print(f"{key:<44}{ours:>10.1f}{theirs:>10.1f}{ratio:>7.2f}x  runs: {each} vs {other}")
     return 0
+
+
+def _without(argv: list[str], *options: str) -> list[str]:
+    """``argv`` less each of ``options`` with its value (``--x V`` or ``--x=V``); by
+    position, so a level of ``--concurrency`` equal to a removed value stays."""
+    out, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in options:
+            skip = True
+        elif not arg.startswith(tuple(f"{o}=" for o in options)):
+            out.append(arg)
+    return out
 
 
 def check(
