@@ -139,7 +139,7 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=20.0, help="per measured phase")
     ap.add_argument(
         "--concurrency",
-        type=int,
+        type=_connections,
         nargs="+",
         default=[32, 64, 128],
         help="connections of each closed loop the peak is the best of",
@@ -321,6 +321,13 @@ def compare(args: argparse.Namespace) -> int:
         other = " / ".join(f"{r[key]:.1f}" for r in runs["against"])
         print(f"{key:<44}{ours:>10.1f}{theirs:>10.1f}{ratio:>7.2f}x  runs: {each} vs {other}")
     return 0
+
+
+def _connections(text: str) -> int:
+    """A ``--concurrency`` level: a whole number of connections, at least 1."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"a level is a number of connections >= 1, got {text!r}")
+    return int(text)
 
 
 def _without(argv: list[str], *options: str) -> list[str]:
