@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from threading import Barrier
 
@@ -84,6 +84,32 @@ def test_the_chain_verifies_after_many_appends(url: str) -> None:
         append_entries(url, 3, at=T0 + timedelta(hours=k))
     assert verdict(url) == audit.Verdict(True, 46)
     assert seqs(url) == list(range(1, 47))
+
+
+def test_appended_entries_are_stored_as_given_and_hashed_as_entry_hash_says(url: str) -> None:
+    # append writes the hashed text in two parts (before and after the head lock) and
+    # stores rows by COPY on PostgreSQL: both must agree with entry_hash and the table.
+    odd = 'a "quoted" \\ back\tslash, 名字, \u2028 and \x01'
+    entries = [
+        audit.Entry(odd, "test.odd", f"s:{odd}", {"k": odd, "n": [1, 2.5, None, True]}),
+        audit.Entry("plain", "test.do", "s:2", {}),
+    ]
+    at = datetime(2026, 3, 1, 17, 30, 0, 1, tzinfo=timezone(timedelta(hours=8)))
+    with writing(url) as conn:
+        assert audit.append(conn, entries, at=at) == [1, 2]
+    engine = db.make_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(audit_log).order_by(audit_log.c.seq)).all()
+    engine.dispose()
+    prev = audit.GENESIS
+    for row, entry in zip(rows, entries, strict=True):
+        assert (row.actor, row.action, row.subject) == (entry.actor, entry.action, entry.subject)
+        assert json.loads(row.payload) == entry.payload
+        assert row.at == at and row.prev_hash == prev
+        want = audit.entry_hash(row.seq, at, row.actor, row.action, row.subject, row.payload, prev)
+        assert row.hash == want
+        prev = row.hash
+    assert verdict(url) == audit.Verdict(True, 2)
 
 
 def test_the_verify_batches_do_not_hide_a_break_beyond_the_first_batch(url: str) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from clearline.store.bulk import insert_rows
 from clearline.store.service_tables import GENESIS, audit_head, audit_log
 
 #: default retention: 5 years covers US Reg B (25 months), the EU AI Act (6 months) and
@@ -73,13 +74,21 @@ def append(conn: sa.Connection, entries: Iterable[Entry], *, at: datetime) -> li
     items = list(entries)
     if not items:
         return []
+    # All of an entry's hashed text but its place in the chain is written before the
+    # head is locked: the lock makes every other writer wait, so it covers only the
+    # chaining. The text is entry_hash's, [seq, <this>, prev] (tests/test_audit.py).
+    instant = _instant(at)
+    payloads = [canonical(dict(item.payload)) for item in items]
+    middles = [
+        canonical([instant, item.actor, item.action, item.subject, payload])[1:-1]
+        for item, payload in zip(items, payloads, strict=True)
+    ]
     head = conn.execute(_HEAD).one()
     seq, prev = int(head.seq), str(head.hash)
     rows = []
-    for item in items:
+    for item, payload, middle in zip(items, payloads, middles, strict=True):
         seq += 1
-        payload = canonical(dict(item.payload))
-        digest = entry_hash(seq, at, item.actor, item.action, item.subject, payload, prev)
+        digest = hashlib.sha256(f'[{seq},{middle},"{prev}"]'.encode()).hexdigest()
         rows.append(
             {
                 "seq": seq,
@@ -93,7 +102,7 @@ def append(conn: sa.Connection, entries: Iterable[Entry], *, at: datetime) -> li
             }
         )
         prev = digest
-    conn.execute(audit_log.insert(), rows)
+    insert_rows(conn, audit_log, rows)
     conn.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": prev})
     return [r["seq"] for r in rows]
 

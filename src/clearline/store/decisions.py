@@ -12,6 +12,7 @@ from typing import Any
 import polars as pl
 import sqlalchemy as sa
 
+from clearline.store.bulk import insert_rows
 from clearline.store.service_tables import LINE_CHANGED, decisions
 from clearline.store.tables import accounts
 
@@ -40,8 +41,7 @@ def new_id() -> str:
 
 
 def insert(conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        conn.execute(decisions.insert(), list(rows))
+    insert_rows(conn, decisions, rows)
 
 
 def get(conn: sa.Connection, decision_id: str) -> dict[str, Any] | None:
