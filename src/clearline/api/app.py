@@ -16,7 +16,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from clearline.api import problems
+from clearline.api import problems, review_shortcut
 from clearline.api.auth import KeyCache
 from clearline.api.batcher import ReviewBatcher
 from clearline.api.db import Database
@@ -50,6 +50,9 @@ class Settings:
     # A worker process of its own (`clearline serve`) sets aside what warm-up built from
     # the garbage collector: see _warm_up. Off in-process (tests), whose heap is shared.
     freeze_after_warm_up: bool = False
+    # Reviews in the common case skip FastAPI's parameter machinery (review_shortcut);
+    # off, every review goes through the FastAPI route (tests compare the two).
+    review_shortcut: bool = True
     clock: Callable[[], datetime] = field(default=_utc_now)
 
 
@@ -95,6 +98,8 @@ def create_app(settings: Settings) -> FastAPI:
     problems.install(app)
     for router in ROUTERS:
         app.include_router(router, prefix="/v1")
+    if settings.review_shortcut:
+        review_shortcut.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app
 

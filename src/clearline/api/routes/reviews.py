@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Request
@@ -38,8 +39,17 @@ async def review(
     """Score and decide the account's line now; the decision is stored, applied to the
     line and audited in one transaction (shared with reviews arriving at the same time,
     see ``api/batcher.py``)."""
+    as_of = body.as_of if body is not None else None
+    return await decide_review(request, account_id, who, idem_key, as_of)
+
+
+async def decide_review(
+    request: Request, account_id: str, who: Principal, idem_key: str | None, as_of: date | None
+) -> Response:
+    """The review, once its parameters are read and checked (here by FastAPI, or by
+    :mod:`clearline.api.review_shortcut`, which reads the common case the same way)."""
     today = now(request).date()
-    as_of = (body.as_of if body is not None else None) or request.app.state.service_day()
+    as_of = as_of or request.app.state.service_day()
     if as_of > today:
         raise ProblemError(422, "Invalid request", f"as_of {as_of} is in the future")
     job = Job(
