@@ -79,9 +79,9 @@ def test_history_from_index_seeks_equals_reading_every_decision(db_url: str) -> 
         }
         assert found == _reference(rows, ids), seed
     if engine.dialect.name == "sqlite":  # each account: one seek per index, not a scan
-        query = records._HISTORY.params(ids=accounts[:1])
-        sql = str(query.compile(engine, compile_kwargs={"literal_binds": True}))
         with engine.connect() as conn:
+            query = records._HISTORY(conn).params(ids=accounts[:1])
+            sql = str(query.compile(engine, compile_kwargs={"literal_binds": True}))
             plan = " ".join(str(r) for r in conn.exec_driver_sql("explain query plan " + sql))
         assert "ix_decisions_account_decided" in plan
         assert "ix_decisions_account_changes" in plan

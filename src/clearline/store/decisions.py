@@ -13,6 +13,7 @@ import polars as pl
 import sqlalchemy as sa
 
 from clearline.store.bulk import insert_rows
+from clearline.store.id_lists import ByDialect
 from clearline.store.service_tables import LINE_CHANGED, decisions
 from clearline.store.tables import accounts
 
@@ -77,21 +78,23 @@ def for_account(
 # the first entry of an index read backwards (ix_decisions_account_decided and
 # ix_decisions_account_changes), so the cost does not grow with the account's history.
 _NEWEST_FIRST = (decisions.c.decided_at.desc(), decisions.c.decision_id.desc())
-_HISTORY = sa.select(
-    accounts.c.account_id,
-    sa.select(decisions.c.action)
-    .where(decisions.c.account_id == accounts.c.account_id)
-    .order_by(*_NEWEST_FIRST)
-    .limit(1)
-    .scalar_subquery()
-    .label("last_action"),
-    sa.select(decisions.c.as_of)
-    .where(decisions.c.account_id == accounts.c.account_id, LINE_CHANGED)
-    .order_by(*_NEWEST_FIRST)
-    .limit(1)
-    .scalar_subquery()
-    .label("changed_on"),
-).where(accounts.c.account_id.in_(sa.bindparam("ids", expanding=True)))
+_HISTORY = ByDialect(
+    lambda among: sa.select(
+        accounts.c.account_id,
+        sa.select(decisions.c.action)
+        .where(decisions.c.account_id == accounts.c.account_id)
+        .order_by(*_NEWEST_FIRST)
+        .limit(1)
+        .scalar_subquery()
+        .label("last_action"),
+        sa.select(decisions.c.as_of)
+        .where(decisions.c.account_id == accounts.c.account_id, LINE_CHANGED)
+        .order_by(*_NEWEST_FIRST)
+        .limit(1)
+        .scalar_subquery()
+        .label("changed_on"),
+    ).where(among(accounts.c.account_id))
+)
 
 
 def history(conn: sa.Connection, account_ids: Collection[str], as_of: date) -> pl.DataFrame:
@@ -100,7 +103,7 @@ def history(conn: sa.Connection, account_ids: Collection[str], as_of: date) -> p
     ids = list(account_ids)
     found = {
         r.account_id: (r.last_action, r.changed_on)
-        for r in conn.execute(_HISTORY, {"ids": ids}).all()
+        for r in conn.execute(_HISTORY(conn), {"ids": ids}).all()
     }
     past = [found.get(a, (None, None)) for a in ids]
     return pl.DataFrame(

@@ -17,6 +17,7 @@ import polars as pl
 import sqlalchemy as sa
 
 from clearline.core.portfolio import UTC_TS, Portfolio, polars_schema
+from clearline.store.id_lists import ByDialect
 from clearline.store.service_tables import epoch_us
 from clearline.store.tables import PORTFOLIO_TABLES, accounts, borrowers, events, links
 
@@ -94,19 +95,21 @@ def households_of(conn: sa.Connection, account_ids: Collection[str]) -> dict[str
     return {o.account_id: by_household[member_key(o.hh, o.borrower_id)] for o in owners}
 
 
-# Built once: every review pass runs it.
-_LOCKED_LINES = (
-    sa.select(accounts.c.account_id, accounts.c.credit_limit, accounts.c.status)
-    .where(accounts.c.account_id.in_(sa.bindparam("ids", expanding=True)))
-    .order_by(accounts.c.account_id)
-    .with_for_update()
+# Built once per dialect: every review pass runs it.
+_LOCKED_LINES = ByDialect(
+    lambda among: (
+        sa.select(accounts.c.account_id, accounts.c.credit_limit, accounts.c.status)
+        .where(among(accounts.c.account_id))
+        .order_by(accounts.c.account_id)
+        .with_for_update()
+    )
 )
 
 
 def lock_lines(conn: sa.Connection, account_ids: Collection[str]) -> pl.DataFrame:
     """``account_id, credit_limit, status`` of the accounts in id order, locked until the
     transaction ends (``FOR UPDATE``; in id order, so two batches cannot deadlock)."""
-    rows = conn.execute(_LOCKED_LINES, {"ids": list(account_ids)}).all()
+    rows = conn.execute(_LOCKED_LINES(conn), {"ids": list(account_ids)}).all()
     return pl.DataFrame(
         [tuple(r) for r in rows],
         schema={"account_id": pl.String, "credit_limit": pl.Float64, "status": pl.String},
