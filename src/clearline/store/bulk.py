@@ -41,9 +41,9 @@ def insert_rows(conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str
     """Insert ``rows`` (dicts with the same keys) into ``table`` in the caller's
     transaction. On PostgreSQL by ``COPY``: SQLAlchemy's executemany sends one
     ``INSERT`` per row (pipelined), and a review pass writes dozens of decisions and
-    audit entries; ``COPY`` took about a tenth off the pass's CPU, the server's
-    included. Values go through the columns' own bind processors, as an ``INSERT``
-    would send them."""
+    audit entries; by ``COPY`` a pass of 32 reviews took about 7 % less CPU, the
+    server's included (``benchmarks/bench_review_pass.py --db``). Values go through
+    the bind processors an ``INSERT`` on this dialect would use."""
     if not rows:
         return
     if conn.dialect.name != "postgresql":
@@ -51,7 +51,7 @@ def insert_rows(conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str
         return
     names = list(rows[0])
     quoting = conn.dialect.identifier_preparer
-    procs = [table.c[n].type.bind_processor(conn.dialect) for n in names]
+    procs = [table.c[n].type.dialect_impl(conn.dialect).bind_processor(conn.dialect) for n in names]
     columns = ", ".join(quoting.quote(n) for n in names)
     sql = f"COPY {quoting.format_table(table)} ({columns}) FROM STDIN"
     with conn.connection.driver_connection.cursor() as cur, cur.copy(sql) as copy:  # type: ignore[union-attr]
