@@ -20,21 +20,20 @@ import json
 from datetime import date
 from typing import Any
 
-from fastapi.security.utils import get_authorization_scheme_param
 from pydantic import TypeAdapter, ValidationError
 from starlette.requests import Request
 from starlette.routing import Match, Route
 from starlette.types import Message, Receive, Scope, Send
 
-from clearline.api.auth import PERMISSIONS
+from clearline.api.auth import PERMISSIONS, cached_principal
+from clearline.api.permissions_doc import api_routes
+from clearline.api.routes import reviews
 from clearline.api.routes.common import IdempotencyKey, Ident
-from clearline.api.routes.reviews import decide_review
 from clearline.api.schemas import ReviewCreate
 from clearline.store.keys import Principal
 
-PATH = "/v1/accounts/{account_id}/review"
 _PASSED_ON = "clearline.review_shortcut.passed_on"
-_ROLES = PERMISSIONS["reviews.create"]
+_ROLES = PERMISSIONS[reviews.PERMISSION]
 _ident: TypeAdapter[str] = TypeAdapter(Ident)
 _idem_key: TypeAdapter[str | None] = TypeAdapter(IdempotencyKey)
 _body: TypeAdapter[ReviewCreate | None] = TypeAdapter(ReviewCreate | None)  # type: ignore[arg-type]
@@ -46,7 +45,7 @@ Args = tuple[str, Principal, str | None, date | None]
 async def read_args(request: Request) -> Args | None:
     """The review's parameters as the FastAPI route would read them, or None when the
     request is not the common case (the FastAPI route then answers it)."""
-    who = _cached_key(request)
+    who = await cached_principal(request)
     if who is None or who.role not in _ROLES:
         return None
     try:
@@ -66,24 +65,13 @@ async def read_args(request: Request) -> Args | None:
     return account_id, who, idem_key, None if body is None else body.as_of
 
 
-def _cached_key(request: Request) -> Principal | None:
-    """The caller, as ``HTTPBearer`` and ``auth.principal`` find it, when its key is in
-    the cache (a miss reads the database: the FastAPI route does that)."""
-    authorization = request.headers.get("authorization")
-    scheme, credentials = get_authorization_scheme_param(authorization)
-    if not (authorization and scheme and credentials) or scheme.lower() != "bearer":
-        return None
-    found: Principal | None = request.app.state.keys.cached(credentials)
-    return found
-
-
 async def _serve(scope: Scope, receive: Receive, send: Send) -> None:
     request = Request(scope, receive)
     args = await read_args(request)
     if args is None:
         await _pass_on(scope, await request.body(), receive, send)
         return
-    response = await decide_review(request, *args)
+    response = await reviews.decide_review(request, *args)
     await response(scope, receive, send)
 
 
@@ -103,10 +91,10 @@ async def _pass_on(scope: Scope, body: bytes, receive: Receive, send: Send) -> N
 
 
 class ReviewShortcut(Route):
-    """Matches the review route's POSTs that it has not passed on already."""
+    """Matches the review route's POSTs (at ``path``) that it has not passed on already."""
 
-    def __init__(self) -> None:
-        super().__init__(PATH, _serve, methods=["POST"], include_in_schema=False)
+    def __init__(self, path: str) -> None:
+        super().__init__(path, _serve, methods=["POST"], include_in_schema=False)
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         if scope.get(_PASSED_ON) or scope.get("method") != "POST":
@@ -119,5 +107,6 @@ class ReviewShortcut(Route):
 
 
 def install(app: Any) -> None:
-    """Put the shortcut in front of the FastAPI review route."""
-    app.router.routes.insert(0, ReviewShortcut())
+    """Put the shortcut in front of the FastAPI review route, at that route's path."""
+    (path,) = [r.path for r in api_routes(app) if r.dependant.call is reviews.review]
+    app.router.routes.insert(0, ReviewShortcut(path))

@@ -46,8 +46,18 @@ def _instant(at: datetime) -> str:
 def entry_hash(
     seq: int, at: datetime, actor: str, action: str, subject: str, payload: str, prev: str
 ) -> str:
-    body = canonical([seq, _instant(at), actor, action, subject, payload, prev])
-    return hashlib.sha256(body.encode()).hexdigest()
+    return _chained(seq, _unchained(_instant(at), actor, action, subject, payload), prev)
+
+
+# The hashed text is canonical([seq, at, actor, action, subject, payload, prev]), built
+# in two parts so that append can write the middle before it locks the chain's head.
+def _unchained(instant: str, actor: str, action: str, subject: str, payload: str) -> str:
+    """The hashed text's middle: all but the entry's place in the chain."""
+    return canonical([instant, actor, action, subject, payload])[1:-1]
+
+
+def _chained(seq: int, middle: str, prev: str) -> str:
+    return hashlib.sha256(f"[{int(seq)},{middle},{canonical(prev)}]".encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -76,11 +86,11 @@ def append(conn: sa.Connection, entries: Iterable[Entry], *, at: datetime) -> li
         return []
     # All of an entry's hashed text but its place in the chain is written before the
     # head is locked: the lock makes every other writer wait, so it covers only the
-    # chaining. The text is entry_hash's, [seq, <this>, prev] (tests/test_audit.py).
+    # chaining.
     instant = _instant(at)
     payloads = [canonical(dict(item.payload)) for item in items]
     middles = [
-        canonical([instant, item.actor, item.action, item.subject, payload])[1:-1]
+        _unchained(instant, item.actor, item.action, item.subject, payload)
         for item, payload in zip(items, payloads, strict=True)
     ]
     head = conn.execute(_HEAD).one()
@@ -88,7 +98,7 @@ def append(conn: sa.Connection, entries: Iterable[Entry], *, at: datetime) -> li
     rows = []
     for item, payload, middle in zip(items, payloads, middles, strict=True):
         seq += 1
-        digest = hashlib.sha256(f'[{seq},{middle},"{prev}"]'.encode()).hexdigest()
+        digest = _chained(seq, middle, prev)
         rows.append(
             {
                 "seq": seq,

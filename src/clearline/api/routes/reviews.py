@@ -21,6 +21,7 @@ from clearline.services.line_review import ReviewRequest
 from clearline.store.keys import Principal
 
 router = APIRouter(tags=["reviews"], responses=COMMON)
+PERMISSION = "reviews.create"
 
 
 @router.post(
@@ -32,7 +33,7 @@ router = APIRouter(tags=["reviews"], responses=COMMON)
 async def review(
     request: Request,
     account_id: Ident,
-    who: Annotated[Principal, Depends(permit("reviews.create"))],
+    who: Annotated[Principal, Depends(permit(PERMISSION))],
     idem_key: IdempotencyKey = None,
     body: Annotated[ReviewCreate | None, Body()] = None,
 ) -> Response:
