@@ -175,6 +175,34 @@ def test_a_malformed_copy_is_refused_and_leaves_the_database_unchanged(
     assert counts(url) == before
 
 
+def test_a_folder_of_a_days_events_loads_onto_the_accounts_loaded_before(
+    other_dir: Path, tmp_path: Path, db_url: str
+) -> None:
+    url = db_url
+    assert run("ingest", str(other_dir), "--db", url)[0] == 0
+    before = counts(url)
+    day = tmp_path / "day"
+    day.mkdir()
+    for name in ("borrowers", "accounts"):  # headers only: no snapshot rows today
+        pl.read_csv(other_dir / f"{name}.csv", infer_schema=False).head(0).write_csv(
+            day / f"{name}.csv"
+        )
+    events = pl.read_csv(other_dir / "events.csv", infer_schema=False).head(3)
+    events.with_columns(event_id=pl.col("event_id") + "-day2").write_csv(day / "events.csv")
+
+    code, added, err = run("ingest", str(day), "--db", url, "--json")
+    assert code == 0, err
+    assert added is not None and added["events"] == 3 and added["accounts"] == 0
+    assert counts(url)["events"] == before["events"] + 3
+
+    stray = events.with_columns(event_id=pl.col("event_id") + "-x", account_id=pl.lit("nobody"))
+    stray.write_csv(day / "events.csv")
+    code, _, err = run("ingest", str(day), "--db", url, "--json")
+    assert code != 0
+    assert "events.csv" in err and "account_id" in err and "nor already loaded" in err
+    assert counts(url)["events"] == before["events"] + 3
+
+
 @pytest.mark.parametrize(
     "args, fragment",
     [

@@ -224,6 +224,33 @@ def test_borrowers_accounts_and_macro_are_replaced_by_the_newer_snapshot(url: st
     assert back.events.height == 4  # events of earlier loads stay
 
 
+def test_a_load_of_new_and_known_rows_counts_only_the_new_ones(url: str) -> None:
+    p = small_portfolio()
+    db.ingest(
+        Portfolio(
+            p.borrowers.head(1),
+            p.accounts.head(1),
+            p.events.head(2),
+            p.links.head(0),
+            p.macro.head(1),
+        ),
+        url,
+    )
+    newer = Portfolio(
+        borrowers=p.borrowers.with_columns(city=pl.lit("Xi'an")),
+        accounts=p.accounts,
+        events=p.events,
+        links=p.links,
+        macro=p.macro.with_columns(stress_index=pl.lit(1.2)),
+    )
+    added = db.ingest(newer, url)
+    assert added == {"borrowers": 1, "accounts": 1, "events": 2, "links": 1, "macro": 1}
+    back = db.load_portfolio(url)
+    assert back.borrowers["city"].to_list() == ["Xi'an", "Xi'an"]  # b1 replaced, b2 new
+    assert back.macro["stress_index"].to_list() == [1.2, 1.2]
+    assert back.events.height == 4
+
+
 def test_a_failing_ingest_leaves_the_database_exactly_as_before(
     url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -233,6 +233,44 @@ def test_a_reference_to_an_unknown_parent_is_rejected(
     assert "'ghost'" in p.message and parent_file in p.message
 
 
+def _one_days_events() -> dict[str, pl.DataFrame]:
+    """A load of two new events for accounts an earlier load brought, and a link
+    between two borrowers loaded before: its borrowers and accounts tables are empty."""
+    raw = raw_portfolio()
+    return {
+        "borrowers": raw["borrowers"].head(0),
+        "accounts": raw["accounts"].head(0),
+        "events": raw["events"].filter(pl.col("event_id").is_in(["e4", "e5"])),
+        "links": raw["links"],
+    }
+
+
+def test_a_load_may_refer_to_borrowers_and_accounts_already_stored() -> None:
+    asked: list[tuple[str, list[str]]] = []
+
+    def known(table: str, ids: list[str]) -> set[str]:
+        asked.append((table, ids))
+        return set(ids) & {"a2", "a3", "b1", "b2"}
+
+    p = validate_portfolio(_one_days_events(), today=TODAY, known=known)
+    assert p.events["account_id"].to_list() == ["a2", "a3"]
+    # One question per parent table, only about ids the load itself lacks.
+    assert sorted(asked) == [("accounts", ["a2", "a3"]), ("borrowers", ["b1", "b2"])]
+
+
+def test_a_reference_neither_in_the_load_nor_stored_is_rejected() -> None:
+    def known(table: str, ids: list[str]) -> set[str]:
+        return {"a2", "b1", "b2"} & set(ids)
+
+    with pytest.raises(PortfolioError) as info:
+        validate_portfolio(_one_days_events(), today=TODAY, known=known)
+    (p,) = info.value.problems
+    assert (p.file, p.row, p.column) == ("events.csv", 2, "account_id")
+    assert "'a3'" in p.message and "nor already loaded" in p.message
+    # Without ``known`` every reference must be within the load.
+    assert len(problems(_one_days_events()).problems) == 4
+
+
 @pytest.mark.parametrize(
     ("row", "column", "event_type"),
     [

@@ -97,12 +97,13 @@ def ingest(
 ) -> None:
     """Validate a portfolio folder and load it into the database, all or nothing."""
     from clearline.store.db import ingest as ingest_portfolio
-    from clearline.store.db import upgrade
+    from clearline.store.db import known_in, upgrade
     from clearline.store.files import read_portfolio
 
     path = Path(data)
     with err.status(f"validating {path}"):
-        portfolio = read_portfolio(path, today=datetime.now(UTC).date())
+        # Rows may refer to borrowers and accounts loaded before (a day's new events).
+        portfolio = read_portfolio(path, today=datetime.now(UTC).date(), known=known_in(db))
     with err.status(f"loading into {db}"):
         upgrade(db)
         added = ingest_portfolio(portfolio, db, source=str(path))

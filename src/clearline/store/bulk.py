@@ -10,7 +10,7 @@ idempotent events and upserted snapshots.
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import polars as pl
@@ -23,14 +23,19 @@ CHUNK_ROWS = 200_000
 _PG_TS_FORMAT = "%Y-%m-%dT%H:%M:%S%.6fZ"
 
 
-def conflict_clause(key: tuple[str, ...], columns: list[str], upsert: bool) -> str:
-    """``ON CONFLICT`` for SQLite and PostgreSQL (same syntax in both)."""
+def conflict_clauses(key: tuple[str, ...], columns: list[str], upsert: bool) -> list[str]:
+    """The ``ON CONFLICT`` clauses (same syntax in SQLite and PostgreSQL) that write a
+    table's rows, in order. The first skips rows whose key exists, so the rows it writes
+    are the new ones; an upsert then replaces the existing rows' other columns.
+    Counting the new rows this way costs what the load costs, where a ``count(*)``
+    before and after costs what the table holds."""
     target = ", ".join(key)
+    clauses = [f"ON CONFLICT ({target}) DO NOTHING"]
     rest = [c for c in columns if c not in key]
-    if not upsert or not rest:
-        return f"ON CONFLICT ({target}) DO NOTHING"
-    sets = ", ".join(f"{c} = excluded.{c}" for c in rest)
-    return f"ON CONFLICT ({target}) DO UPDATE SET {sets}"
+    if upsert and rest:
+        sets = ", ".join(f"{c} = excluded.{c}" for c in rest)
+        clauses.append(f"ON CONFLICT ({target}) DO UPDATE SET {sets}")
+    return clauses
 
 
 def _ts_columns(frame: pl.DataFrame) -> list[str]:
@@ -67,21 +72,30 @@ def insert_rows(conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str
 # --- SQLite -------------------------------------------------------------------------
 
 
-def sqlite_write(dbapi: Any, name: str, frame: pl.DataFrame, conflict: str) -> None:
-    """Insert ``frame`` into table ``name`` on a sqlite3 connection, in chunks."""
+def sqlite_write(dbapi: Any, name: str, frame: pl.DataFrame, conflicts: Sequence[str]) -> int:
+    """Insert ``frame`` into table ``name`` on a sqlite3 connection, in chunks, once per
+    ``ON CONFLICT`` clause in ``conflicts``; returns the rows the first statement wrote."""
     if frame.height == 0:
-        return
+        return 0
     cols = frame.columns
     # Timestamps as integer microseconds since the epoch (UTC): exact and compact.
     frame = frame.with_columns(pl.col(c).dt.epoch("us") for c in _ts_columns(frame))
-    sql = f"INSERT INTO {name} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) {conflict}"
+    head = f"INSERT INTO {name} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+    written = 0
     cur = dbapi.cursor()
     try:
         for chunk in frame.iter_slices(CHUNK_ROWS):
-            # Column lists zipped into tuples: much faster than DataFrame.rows().
-            cur.executemany(sql, zip(*(chunk.get_column(c).to_list() for c in cols), strict=True))
+            # Column lists zipped into tuples: much faster than DataFrame.rows(). Kept as
+            # a list only when a second statement reads them again.
+            tuples = zip(*(chunk.get_column(c).to_list() for c in cols), strict=True)
+            rows: Iterable[tuple[Any, ...]] = list(tuples) if len(conflicts) > 1 else tuples
+            for k, conflict in enumerate(conflicts):
+                cur.executemany(f"{head} {conflict}", rows)
+                # executemany sums the rows each statement changed; a skipped one is 0
+                written += cur.rowcount if k == 0 else 0
     finally:
         cur.close()
+    return written
 
 
 def sqlite_read(dbapi: Any, name: str) -> pl.DataFrame:
@@ -110,11 +124,12 @@ def _restore(frame: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFram
 # --- PostgreSQL -----------------------------------------------------------------------
 
 
-def pg_write(dbapi: Any, name: str, frame: pl.DataFrame, conflict: str) -> None:
-    """COPY ``frame`` into a temporary table, then insert it into ``name`` with
-    ``conflict``. The temporary table disappears at commit or rollback."""
+def pg_write(dbapi: Any, name: str, frame: pl.DataFrame, conflicts: Sequence[str]) -> int:
+    """COPY ``frame`` into a temporary table, then insert it into ``name`` once per
+    ``ON CONFLICT`` clause in ``conflicts``; returns the rows the first statement wrote.
+    The temporary table disappears at commit or rollback."""
     if frame.height == 0:
-        return
+        return 0
     cols = ", ".join(frame.columns)
     tmp = f"clearline_in_{name}"
     with dbapi.cursor() as cur:
@@ -126,7 +141,11 @@ def pg_write(dbapi: Any, name: str, frame: pl.DataFrame, conflict: str) -> None:
                     include_header=False, quote_style="non_numeric", datetime_format=_PG_TS_FORMAT
                 )
                 copy.write(text.encode("utf-8"))
-        cur.execute(f"INSERT INTO {name} ({cols}) SELECT {cols} FROM {tmp} {conflict}")
+        written = 0
+        for k, conflict in enumerate(conflicts):
+            cur.execute(f"INSERT INTO {name} ({cols}) SELECT {cols} FROM {tmp} {conflict}")
+            written += cur.rowcount if k == 0 else 0
+        return written
 
 
 def pg_read(dbapi: Any, name: str) -> pl.DataFrame:

@@ -27,7 +27,9 @@ from alembic import command
 from alembic.config import Config
 
 from clearline.core.portfolio import Portfolio, polars_schema
+from clearline.core.validate import Known
 from clearline.store import bulk
+from clearline.store.id_lists import ByDialect
 from clearline.store.tables import LINK_KEY, PORTFOLIO_TABLES, loads
 
 DEFAULT_URL = "sqlite:///clearline.db"
@@ -65,8 +67,8 @@ def make_engine(url: str = DEFAULT_URL) -> sa.Engine:
 
 
 def _sqlite_connect(dbapi: Any, _record: Any) -> None:
-    # Let SQLAlchemy (not the sqlite3 module) decide where transactions begin, so the
-    # counts taken before writing are in the same transaction as the writes.
+    # Let SQLAlchemy (not the sqlite3 module) decide where transactions begin, so what a
+    # writer reads before it writes is in the same transaction as the writes.
     dbapi.isolation_level = None
     for pragma in (
         "PRAGMA journal_mode=WAL",
@@ -110,11 +112,48 @@ def current_revision(url: str = DEFAULT_URL) -> str | None:
         engine.dispose()
 
 
-def _counts(conn: sa.Connection) -> dict[str, int]:
-    return {
-        name: int(conn.exec_driver_sql(f"SELECT count(*) FROM {name}").scalar_one())
-        for name, _ in _PLAN
-    }
+_KEYED = {
+    name: ByDialect(
+        lambda match, key=key, t=PORTFOLIO_TABLES[name]: sa.select(t.c[key]).where(match(t.c[key]))
+    )
+    for name, key in (("borrowers", "borrower_id"), ("accounts", "account_id"))
+}
+_IDS_PER_READ = 10_000  # under SQLite's limit on bound values
+
+
+def stored_ids(conn: sa.Connection, table: str, ids: list[str]) -> set[str]:
+    """Which of ``ids`` (keys of ``borrowers`` or ``accounts``) are stored; none while
+    the database has no tables. The database's half of ``validate.Known``."""
+    if not sa.inspect(conn).has_table(table):
+        return set()
+    statement = _KEYED[table](conn)
+    found: set[str] = set()
+    for start in range(0, len(ids), _IDS_PER_READ):
+        found.update(conn.scalars(statement, {"ids": ids[start : start + _IDS_PER_READ]}))
+    return found
+
+
+def known_in(url: str) -> Known:
+    """``validate.Known`` for the database at ``url``, for a load to be validated before
+    it is written there: each call reads on a short connection of its own, and a SQLite
+    file that does not exist yet is not created."""
+
+    def known(table: str, ids: list[str]) -> set[str]:
+        parsed = sa.make_url(url)
+        if parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").is_file():
+            return set()
+        engine = make_engine(url)
+        try:
+            with engine.connect() as conn:
+                return stored_ids(conn, table, ids)
+        finally:
+            engine.dispose()
+
+    return known
+
+
+def _is_empty(conn: sa.Connection, name: str) -> bool:
+    return conn.exec_driver_sql(f"SELECT 1 FROM {name} LIMIT 1").first() is None
 
 
 def _key(name: str) -> tuple[str, ...]:
@@ -122,18 +161,19 @@ def _key(name: str) -> tuple[str, ...]:
     return tuple(c.name for c in pk)
 
 
-def write_table(conn: sa.Connection, name: str, frame: pl.DataFrame, upsert: bool) -> None:
-    """Write one table inside the caller's transaction (module-level so tests can inject
-    a failure between tables)."""
+def write_table(conn: sa.Connection, name: str, frame: pl.DataFrame, upsert: bool) -> int:
+    """Write one table inside the caller's transaction; returns the rows it added (not
+    those it replaced or skipped). Module-level so tests can inject a failure between
+    tables."""
     frame = frame.select(list(polars_schema(name)))
-    conflict = bulk.conflict_clause(_key(name), frame.columns, upsert)
+    conflicts = bulk.conflict_clauses(_key(name), frame.columns, upsert)
     dbapi = conn.connection.driver_connection
     if conn.dialect.name not in ("sqlite", "postgresql"):
         raise NotImplementedError(f"unsupported database {conn.dialect.name!r}")
     write = bulk.sqlite_write if conn.dialect.name == "sqlite" else bulk.pg_write
     base = conn.dialect.loaded_dbapi.Error
     try:
-        write(dbapi, name, frame, conflict)
+        return write(dbapi, name, frame, conflicts)
     except base as exc:
         # Raised under SQLAlchemy's exception types (IntegrityError, ...) as if the
         # statement had gone through SQLAlchemy.
@@ -179,19 +219,18 @@ def ingest_into(
 ) -> dict[str, int]:
     """:func:`ingest` inside the caller's write transaction (the API adds its audit entry
     and idempotency record to the same transaction)."""
-    before = _counts(conn)
+    added = {}
     for name, upsert in _PLAN:
         frame = getattr(portfolio, name)
         # Into an empty table, build secondary indexes once after the rows are in: kept
         # up row by row they make loading millions of events several times slower.
-        deferred = list(PORTFOLIO_TABLES[name].indexes) if before[name] == 0 else []
+        big = frame.height > 0 and _is_empty(conn, name)
+        deferred = list(PORTFOLIO_TABLES[name].indexes) if big else []
         for index in deferred:
             index.drop(conn, checkfirst=True)
-        write_table(conn, name, frame, upsert)
+        added[name] = write_table(conn, name, frame, upsert)
         for index in deferred:
             index.create(conn)
-    after = _counts(conn)
-    added = {name: after[name] - before[name] for name in after}
     now = now or datetime.now(UTC)
     conn.execute(
         loads.insert().values(

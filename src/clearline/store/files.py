@@ -16,7 +16,7 @@ import polars as pl
 
 from clearline.core.portfolio import Portfolio
 from clearline.core.schema import TABLES
-from clearline.core.validate import PortfolioError, Problem, validate_portfolio
+from clearline.core.validate import Known, PortfolioError, Problem, validate_portfolio
 
 # Written CSV timestamps: ISO 8601 in UTC with a "Z" and microseconds, so that reading the
 # file back gives the same instants.
@@ -66,7 +66,9 @@ def read_raw(path: str | Path) -> tuple[dict[str, pl.DataFrame], dict[str, str]]
     return raw, names
 
 
-def read_portfolio(path: str | Path, *, today: date | None = None) -> Portfolio:
+def read_portfolio(
+    path: str | Path, *, today: date | None = None, known: Known | None = None
+) -> Portfolio:
     """Read and validate a portfolio folder.
 
     Parameters
@@ -76,6 +78,9 @@ def read_portfolio(path: str | Path, *, today: date | None = None) -> Portfolio:
         ``links`` and ``macro``, each as ``.csv`` or ``.parquet`` (not both).
     today
         Upper bound for ``birth_year``; defaults to the current UTC date.
+    known
+        Which borrowers and accounts are already stored, so that the folder may refer
+        to them (see ``validate.Known``, ``db.known_in``).
 
     Raises
     ------
@@ -85,7 +90,7 @@ def read_portfolio(path: str | Path, *, today: date | None = None) -> Portfolio:
     """
     raw, names = read_raw(path)
     today = today or datetime.now(UTC).date()
-    portfolio = validate_portfolio(raw, file_names=names, today=today)
+    portfolio = validate_portfolio(raw, file_names=names, today=today, known=known)
     return Portfolio(
         borrowers=portfolio.borrowers,
         accounts=portfolio.accounts,

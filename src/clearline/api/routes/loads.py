@@ -3,6 +3,7 @@ validates a folder, and written all or nothing."""
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated, Any
 
 import polars as pl
@@ -23,9 +24,10 @@ from clearline.api.routes.common import (
     write,
 )
 from clearline.api.schemas import LoadCreate, LoadRead, Page
+from clearline.core.schema import TABLES
 from clearline.core.validate import PortfolioError, validate_portfolio
 from clearline.store import audit, lookup
-from clearline.store.db import ingest_into
+from clearline.store.db import ingest_into, stored_ids
 from clearline.store.keys import Principal
 
 router = APIRouter(tags=["loads"], responses=COMMON)
@@ -59,7 +61,11 @@ def create_load(
     raw = _raw_tables({k: v for k, v in tables.items() if v or k in _REQUIRED})
     names = {name: f"{name} (request body)" for name in raw}
     try:
-        portfolio = validate_portfolio(raw, file_names=names, today=now(request).date())
+        with db(request).read() as conn:  # rows may refer to those loaded before
+            known = functools.partial(stored_ids, conn)
+            portfolio = validate_portfolio(
+                raw, file_names=names, today=now(request).date(), known=known
+            )
     except PortfolioError as exc:
         problems = [{"loc": [str(p)], "msg": p.message} for p in exc.problems]
         raise ProblemError(
@@ -81,13 +87,16 @@ def create_load(
 
 
 _REQUIRED = ("borrowers", "accounts", "events")
+_COLUMNS = {t.name: list(t.names) for t in TABLES}
 
 
 def _raw_tables(body: dict[str, list[dict[str, Any]]]) -> dict[str, pl.DataFrame]:
-    """JSON rows -> all-text frames, as if read from CSV files, for the same validation."""
+    """JSON rows -> all-text frames, as if read from CSV files, for the same validation.
+    An empty list is a table with the contract's columns and no rows (a CSV file with
+    only its header): a day's events come without borrower or account rows."""
     out = {}
     for name, rows in body.items():
-        columns = list(dict.fromkeys(c for r in rows for c in r))
+        columns = list(dict.fromkeys(c for r in rows for c in r)) or _COLUMNS[name]
         out[name] = pl.DataFrame(
             {c: [_text(r.get(c)) for r in rows] for c in columns},
             schema={c: pl.String for c in columns},
