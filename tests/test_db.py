@@ -13,7 +13,7 @@ from alembic.runtime.migration import MigrationContext
 
 import clearline.store.service_tables  # noqa: F401
 from clearline.core.portfolio import Portfolio, polars_schema
-from clearline.store import db
+from clearline.store import bulk, db
 from clearline.store.tables import SCHEMA_REVISION, metadata
 
 TABLES = ("borrowers", "accounts", "events", "links", "macro")
@@ -157,7 +157,16 @@ def test_sqlite_runs_with_wal_and_foreign_keys_on(sqlite_url: str) -> None:
 # --- ingest and load -----------------------------------------------------------------
 
 
-def test_ingest_then_load_gives_back_the_same_portfolio(url: str) -> None:
+@pytest.fixture(params=["inserts", "copy"])
+def pg_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both ways rows reach PostgreSQL: plain INSERTs for a few, COPY through a
+    temporary table above ``bulk.PG_SMALL_ROWS`` (here forced with a limit of 0)."""
+    if request.param == "copy":
+        monkeypatch.setattr(bulk, "PG_SMALL_ROWS", 0)
+    return str(request.param)
+
+
+def test_ingest_then_load_gives_back_the_same_portfolio(url: str, pg_path: str) -> None:
     p = small_portfolio()
     added = db.ingest(p, url, source="unit")
     assert added == {"borrowers": 2, "accounts": 2, "events": 4, "links": 1, "macro": 2}
@@ -224,7 +233,7 @@ def test_borrowers_accounts_and_macro_are_replaced_by_the_newer_snapshot(url: st
     assert back.events.height == 4  # events of earlier loads stay
 
 
-def test_a_load_of_new_and_known_rows_counts_only_the_new_ones(url: str) -> None:
+def test_a_load_of_new_and_known_rows_counts_only_the_new_ones(url: str, pg_path: str) -> None:
     p = small_portfolio()
     db.ingest(
         Portfolio(

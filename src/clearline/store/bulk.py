@@ -124,15 +124,28 @@ def _restore(frame: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFram
 # --- PostgreSQL -----------------------------------------------------------------------
 
 
+#: Up to this many rows PostgreSQL gets plain ``INSERT``s (pipelined by executemany):
+#: a temporary table costs catalog writes that a day's few events should not pay.
+PG_SMALL_ROWS = 1_000
+
+
 def pg_write(dbapi: Any, name: str, frame: pl.DataFrame, conflicts: Sequence[str]) -> int:
-    """COPY ``frame`` into a temporary table, then insert it into ``name`` once per
-    ``ON CONFLICT`` clause in ``conflicts``; returns the rows the first statement wrote.
-    The temporary table disappears at commit or rollback."""
+    """Insert ``frame`` into ``name`` once per ``ON CONFLICT`` clause in ``conflicts``;
+    returns the rows the first statement wrote. Above ``PG_SMALL_ROWS`` the rows go by
+    COPY into a temporary table first (which disappears at commit or rollback)."""
     if frame.height == 0:
         return 0
     cols = ", ".join(frame.columns)
-    tmp = f"clearline_in_{name}"
+    written = 0
     with dbapi.cursor() as cur:
+        if frame.height <= PG_SMALL_ROWS:
+            marks = ", ".join(["%s"] * frame.width)
+            rows = frame.rows()
+            for k, conflict in enumerate(conflicts):
+                cur.executemany(f"INSERT INTO {name} ({cols}) VALUES ({marks}) {conflict}", rows)
+                written += cur.rowcount if k == 0 else 0
+            return written
+        tmp = f"clearline_in_{name}"
         cur.execute(f"CREATE TEMPORARY TABLE {tmp} (LIKE {name}) ON COMMIT DROP")
         with cur.copy(f"COPY {tmp} ({cols}) FROM STDIN (FORMAT csv)") as copy:
             for chunk in frame.iter_slices(CHUNK_ROWS):
@@ -141,7 +154,6 @@ def pg_write(dbapi: Any, name: str, frame: pl.DataFrame, conflicts: Sequence[str
                     include_header=False, quote_style="non_numeric", datetime_format=_PG_TS_FORMAT
                 )
                 copy.write(text.encode("utf-8"))
-        written = 0
         for k, conflict in enumerate(conflicts):
             cur.execute(f"INSERT INTO {name} ({cols}) SELECT {cols} FROM {tmp} {conflict}")
             written += cur.rowcount if k == 0 else 0
