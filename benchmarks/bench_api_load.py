@@ -1,5 +1,6 @@
-"""Load benchmark of the REST API on loopback (issue 5): the review endpoint, and the
-account read endpoint as a second, separately labelled figure.
+"""Load benchmark of the REST API on loopback (issue 5): the review endpoint, the
+account read endpoint as a second, separately labelled figure, and the event endpoint
+(a day's events sent as small loads).
 
 Usage::
 
@@ -22,11 +23,17 @@ one thread). Phases, each ``--seconds`` long after a short warm-up:
    for the requests it delayed (no coordinated omission); the client's own dispatch lag
    is printed beside it.
 
-Then the same two phases for ``GET /v1/accounts/{id}``. Afterwards it checks that every
+Then the same two phases for ``GET /v1/accounts/{id}``, and for ``POST /v1/loads`` as an
+event feed (an admin key): each load brings 5 new purchases for one random open account
+and no other rows; every tenth resends an earlier load unchanged, as a feed retrying
+does, which must add nothing (``--no-events`` leaves this out, e.g. against a commit
+whose loads could not refer to stored accounts). Afterwards it checks that every
 response was 2xx, that the ``decisions`` table holds exactly the decisions the 201
 responses returned (1 + household each; no lost and no unacknowledged writes), that
-each has its audit entry, and that ``clearline audit verify`` passes. Exit 0 when the
-run is clean even if targets are missed (it is a measurement); 1 on errors or lost writes.
+each has its audit entry, that the ``events`` table holds exactly the events sent, each
+once, and that the loads' counts add up to them, each load with its audit entry, and
+that ``clearline audit verify`` passes. Exit 0 when the run is clean even if targets are
+missed (it is a measurement); 1 on errors or lost writes.
 
 ``--against SRC`` (another commit's ``src`` folder, e.g. from ``git worktree add``) runs
 the whole benchmark for both codes in this run (``PYTHONPATH=SRC`` for the other's CLI
@@ -63,9 +70,11 @@ from load_service import (
     free_port,
     make_db,
     portfolio_facts,
+    run_cli,
     start_server,
     stop_server,
     stored,
+    stored_feed,
 )
 
 TARGET_RATE = 2000.0  # decisions/s (issue 5)
@@ -92,9 +101,46 @@ def household_rows(bodies: list[bytes]) -> list[str]:
     return ids
 
 
+class EventFeed:
+    """``POST /v1/loads`` requests, each with 5 new purchases for one account ``pick()``
+    gives and no other rows; every tenth resends an earlier load as it was."""
+
+    PREFIX = "feed-"
+
+    def __init__(self, pick: Callable[[], str], head: str, day: date) -> None:
+        self.pick, self.head, self.day = pick, head, day.isoformat()
+        self.loads: list[bytes] = []
+        self.event_ids: set[str] = set()
+        self.sent = self.resends = 0
+        self.again = random.Random(11).choice
+
+    def request(self) -> bytes:
+        self.sent += 1
+        if self.sent % 10 == 0:  # a feed retrying: the load must add nothing
+            self.resends += 1
+            body = self.again(self.loads)
+        else:
+            n, account = len(self.loads), self.pick()
+            events = [
+                {
+                    "event_id": f"{self.PREFIX}{n}-{j}",
+                    "account_id": account,
+                    "ts": f"{self.day}T12:00:0{j}Z",
+                    "type": "purchase",
+                    "amount": 12.5,
+                    "counterparty": "shop",
+                }
+                for j in range(5)
+            ]
+            body = json.dumps({"borrowers": [], "accounts": [], "events": events}).encode()
+            self.loads.append(body)
+            self.event_ids.update(e["event_id"] for e in events)
+        return f"{self.head}Content-Length: {len(body)}\r\n\r\n".encode() + body
+
+
 def show(res: Result, unit: str) -> None:
     extra = ""
-    if res.bodies:
+    if res.bodies and unit == "reviews":
         rows = len(household_rows(res.bodies))
         extra = f", {rows / len(res.bodies) * res.rate:,.1f} decision rows/s incl. household"
         extra += f" ({rows / len(res.bodies):.2f} rows per review)"
@@ -149,6 +195,7 @@ def main() -> int:
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (and PG schema)")
     ap.add_argument("--against", help="another commit's src folder, measured in the same run")
     ap.add_argument("--turns", type=int, default=2, help="with --against: A B, then B A, ...")
+    ap.add_argument("--no-events", action="store_true", help="leave the event feed out")
     ap.add_argument("--summary", help=argparse.SUPPRESS)  # JSON of the headline figures
     args = ap.parse_args()
     if args.against:
@@ -169,12 +216,13 @@ def main() -> int:
     server = None
     try:
         key = deploy(url, tmp, args.borrowers, args.seed)
+        admin = run_cli("keys", "create", "--role", "admin", "--label", "event feed", "--db", url)
         as_of, ids = portfolio_facts(url)
         before, _ = stored(url)
         port = free_port()
         server = start_server(url, tmp, port, args.workers, as_of)
         print(f"serving on {HOST}:{port}; as_of {as_of}; {len(ids):,} open accounts", flush=True)
-        code = measure(args, key, as_of, ids, port, server.pid, url, before)
+        code = measure(args, (key, admin["key"]), as_of, ids, port, server.pid, url, before)
     finally:
         if server is not None:
             stop_server(server)
@@ -192,7 +240,7 @@ def main() -> int:
 
 def measure(
     args: argparse.Namespace,
-    key: str,
+    keys: tuple[str, str],
     as_of: date,
     ids: list[str],
     port: int,
@@ -201,6 +249,7 @@ def measure(
     before: set[str],
 ) -> int:
     pick = random.Random(args.seed).choice
+    key, admin = keys
     auth = f"Host: {HOST}:{port}\r\nAuthorization: Bearer {key}\r\n"
     body = json.dumps({"as_of": as_of.isoformat()})
     post = f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n{body}"
@@ -272,7 +321,22 @@ def measure(
     rpeak, conns = peak_of("read peak", read, "reads")
     r70 = opened("read 70 %", read, max(0.7 * rpeak.rate, 1.0), conns=conns)
     show(r70, "reads")
-    code = check(done, url, before, peak, at70, rpeak, r70)
+    feed = None
+    if not args.no_events:
+        print("\n-- EVENTS: POST /v1/loads, 5 new events for one account per load, no other rows")
+        head = (
+            f"POST /v1/loads HTTP/1.1\r\nHost: {HOST}:{port}\r\nAuthorization: Bearer "
+            f"{admin}\r\nContent-Type: application/json\r\n"
+        )
+        accounts = random.Random(args.seed + 1)
+        feed = EventFeed(lambda: accounts.choice(ids), head, as_of)
+        show(closed("warm-up events", feed.request, min(2.0, s), keep=True), "loads")
+        epeak, conns = peak_of("events peak", feed.request, "loads", keep=True)
+        e70 = opened(
+            "events 70 %", feed.request, max(0.7 * epeak.rate, 1.0), keep=True, conns=conns
+        )
+        show(e70, "loads")
+    code = check(done, url, before, peak, at70, rpeak, r70, feed)
     if args.summary:
         idle = next(r for r in done if r.name == "review idle")
         figures = {
@@ -280,10 +344,23 @@ def measure(
             "review p99 at 70 %, ms": pct(at70.latencies, 99),
             "one review alone, p50 ms": pct(idle.latencies, 50),
             "server CPU per review at peak, ms": 1e3 * peak.cpu_server / max(peak.done, 1),
+            **_event_figures(done),
             "clean (0 errors, 0 lost writes, chain ok)": float(code == 0),
         }
         Path(args.summary).write_text(json.dumps(figures))
     return code
+
+
+def _event_figures(done: list[Result]) -> dict[str, float]:
+    """The event feed's headline figures, when it ran."""
+    at70 = [r for r in done if r.name.startswith("events 70")]
+    if not at70:
+        return {}
+    epeak = max((r for r in done if r.name.startswith("events peak")), key=rate_of)
+    return {
+        "event loads peak, loads/s": epeak.rate,
+        "event loads p99 at 70 %, ms": pct(at70[0].latencies, 99),
+    }
 
 
 def compare(args: argparse.Namespace) -> int:
@@ -308,7 +385,11 @@ def compare(args: argparse.Namespace) -> int:
             print(f"!!! the {name} run failed (exit {done.returncode})", flush=True)
             return 1
         runs[name].append(json.loads(out.read_text()))
-    better_high = {"review peak, reviews/s", "clean (0 errors, 0 lost writes, chain ok)"}
+    better_high = {
+        "review peak, reviews/s",
+        "event loads peak, loads/s",
+        "clean (0 errors, 0 lost writes, chain ok)",
+    }
     print(f"\n{'figure':<44}{'this':>10}{'against':>10}{'ratio':>8}  (above 1: this is better)")
     for key in runs["this"][0]:
         ours = statistics.fmean(r[key] for r in runs["this"])
@@ -344,6 +425,34 @@ def _without(argv: list[str], *options: str) -> list[str]:
     return out
 
 
+def rate_of(res: Result) -> float:
+    return res.rate
+
+
+def check_feed(feed: EventFeed, done: list[Result], url: str) -> bool:
+    """The events table holds each event the feed sent exactly once, the loads' counts
+    add up to them (a resend counts 0), and each load has one audit entry."""
+    loads = [json.loads(b) for r in done if "events" in r.name for b in r.bodies]
+    ids, audited = stored_feed(url, EventFeed.PREFIX)
+    counted = sum(load["counts"]["events"] for load in loads)
+    load_ids = [load["load_id"] for load in loads]
+    unaudited = [i for i in load_ids if audited[f"load:{i}"] != 1]
+    print(
+        f"event feed: {len(feed.loads):,} loads sent and {feed.resends:,} resent; "
+        f"{len(feed.event_ids):,} distinct events sent, {len(ids):,} stored "
+        f"(missing {len(feed.event_ids - ids)}, unexpected {len(ids - feed.event_ids)}); "
+        f"the 201 answers count {counted:,} added in {len(load_ids):,} loads "
+        f"({'equal' if counted == len(ids) else 'DIFFERENT'}); loads without exactly one "
+        f"audit entry: {len(unaudited)}"
+    )
+    return (
+        ids == feed.event_ids
+        and counted == len(ids)
+        and not unaudited
+        and len(set(load_ids)) == len(load_ids)
+    )
+
+
 def check(
     done: list[Result],
     url: str,
@@ -352,10 +461,14 @@ def check(
     at70: Result,
     rpeak: Result,
     r70: Result,
+    feed: EventFeed | None,
 ) -> int:
     print("\n-- after the load")
     errors = sum(r.bad + sum(r.failures.values()) + r.dropped for r in done)
-    acked = household_rows([b for r in done for b in r.bodies])
+    reviewed = [
+        b for r in done if r.name.startswith(("review", "warm-up review")) for b in r.bodies
+    ]
+    acked = household_rows(reviewed)
     now, audited = stored(url)
     new = now - before
     lost, unacked = set(acked) - now, new - set(acked)
@@ -374,6 +487,8 @@ def check(
         f"audit verify: {verdict.stdout.strip() or verdict.stderr.strip()}"
     )
     writes_ok = not lost and not unacked and not unaudited and len(acked) == len(set(acked))
+    if feed is not None:
+        writes_ok = check_feed(feed, done, url) and writes_ok
     rows = [
         ("review peak, decisions/s", peak.rate, TARGET_RATE, peak.rate / TARGET_RATE),
         (
@@ -385,6 +500,7 @@ def check(
         ("read peak, reads/s", rpeak.rate, None, None),
         ("read p99 at 70 %, ms", pct(r70.latencies, 99), None, None),
     ]
+    rows += [(name, value, None, None) for name, value in _event_figures(done).items()]
     print(f"\n{'metric':<28}{'measured':>12}{'target':>10}{'ratio':>9}  met")
     for name, got, target, ratio in rows:
         met = "n/a" if ratio is None else ("yes" if ratio >= 1 else "no")

@@ -102,6 +102,28 @@ def stored(url: str) -> tuple[set[str], Counter[str]]:
         engine.dispose()
 
 
+def stored_feed(url: str, prefix: str) -> tuple[set[str], Counter[str]]:
+    """Event ids in the table that start with ``prefix``, and how many ``load.create``
+    audit entries name each load (subject ``load:<id>``)."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            ids = set(
+                conn.execute(
+                    sa.text("select event_id from events where event_id like :p"),
+                    {"p": prefix + "%"},
+                ).scalars()
+            )
+            audited = Counter(
+                conn.execute(
+                    sa.text("select subject from audit_log where action = 'load.create'")
+                ).scalars()
+            )
+            return ids, audited
+    finally:
+        engine.dispose()
+
+
 def deploy(url: str, tmp: Path, borrowers: int, seed: int) -> str:
     """Simulate, ingest and train (those two in parallel), approve, publish; the key."""
     folder, model, reg = tmp / "portfolio", tmp / "model", tmp / "registry"
