@@ -5,12 +5,17 @@ nobody loaded."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
+from pathlib import Path
 
 import polars as pl
 import pytest
 import sqlalchemy as sa
 
-from tests.service_support import Service
+from clearline.api.routes import loads as loads_route
+from clearline.core.portfolio import Portfolio, empty_table, polars_schema
+from clearline.store import db
+from tests.service_support import Service, Trained, deploy
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -71,3 +76,58 @@ def test_an_event_for_an_account_nobody_loaded_refuses_the_whole_load(service: S
     detail = r.json()["detail"]
     assert "row 2" in detail and "account_id" in detail and "nor already loaded" in detail
     assert _stored_events(service) == before
+
+
+@pytest.mark.postgres
+def test_a_load_answers_and_audits_its_own_row_when_another_commits_meanwhile(
+    trained: Trained, pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL two loads overlap: one that commits while this one is writing must
+    not be taken for this one (the route used to read the newest ``loads`` row)."""
+    service = deploy(trained, pg_url, tmp_path)
+    body = _days_events(service, 3, "mine")
+    account = body["events"][0]["account_id"]
+    others = pl.DataFrame(
+        {
+            "event_id": ["theirs-0", "theirs-1"],
+            "account_id": [account] * 2,
+            "ts": [datetime(2025, 6, 2, tzinfo=UTC)] * 2,
+            "type": ["purchase"] * 2,
+            "amount": [5.0, 6.0],
+        }
+    )
+    theirs = Portfolio(
+        borrowers=empty_table("borrowers"),
+        accounts=empty_table("accounts"),
+        events=others.with_columns(
+            **{c: pl.lit(None) for c in ("loan_id", "term_months", "apr", "counterparty", "city")}
+        ).cast(polars_schema("events")),
+        links=empty_table("links"),
+        macro=empty_table("macro"),
+    )
+    real = loads_route.ingest_into
+
+    def while_another_commits(conn, portfolio, **kw):  # noqa: ANN001, ANN003, ANN202
+        loaded = real(conn, portfolio, **kw)
+        assert db.ingest(theirs, pg_url, source="other", migrate=False)["events"] == 2
+        return loaded
+
+    monkeypatch.setattr(loads_route, "ingest_into", while_another_commits)
+    r = service.client.post("/v1/loads", headers=service.headers("admin"), json=body)
+    service.client.close()
+    assert r.status_code == 201, r.text
+    mine = r.json()
+    assert mine["counts"]["events"] == 3
+    engine = sa.create_engine(pg_url)
+    try:
+        with engine.connect() as conn:
+            newest = conn.execute(sa.text("select max(id) from loads")).scalar_one()
+            subjects = conn.execute(
+                sa.text("select subject from audit_log where action = 'load.create'")
+            ).scalars()
+            audited = list(subjects)
+    finally:
+        engine.dispose()
+    assert mine["load_id"] == newest - 1  # the other load committed the newer row
+    assert audited.count(f"load:{mine['load_id']}") == 1
+    assert f"load:{newest}" not in audited

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import polars as pl
 import sqlalchemy as sa
@@ -208,17 +208,23 @@ def ingest(
     try:
         with engine.connect().execution_options(clearline_write=True) as conn:
             with conn.begin():
-                added = ingest_into(conn, portfolio, source=source or portfolio.source)
+                loaded = ingest_into(conn, portfolio, source=source or portfolio.source)
     finally:
         engine.dispose()
-    return added
+    return loaded.added
+
+
+class Loaded(NamedTuple):
+    load_id: int  # the ``loads`` row this load wrote
+    added: dict[str, int]  # rows newly added per table
 
 
 def ingest_into(
     conn: sa.Connection, portfolio: Portfolio, *, source: str, now: datetime | None = None
-) -> dict[str, int]:
+) -> Loaded:
     """:func:`ingest` inside the caller's write transaction (the API adds its audit entry
-    and idempotency record to the same transaction)."""
+    and idempotency record to the same transaction). Returns the id of the load's own
+    ``loads`` row: on PostgreSQL another load may commit a newer one meanwhile."""
     added = {}
     for name, upsert in _PLAN:
         frame = getattr(portfolio, name)
@@ -232,14 +238,14 @@ def ingest_into(
         for index in deferred:
             index.create(conn)
     now = now or datetime.now(UTC)
-    conn.execute(
+    row = conn.execute(
         loads.insert().values(
             loaded_at=_epoch_us(now) if conn.dialect.name == "sqlite" else now,
             source=source,
             counts=added,
         )
     )
-    return added
+    return Loaded(int(row.inserted_primary_key[0]), added)
 
 
 def _epoch_us(ts: datetime) -> int:

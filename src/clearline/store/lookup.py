@@ -68,12 +68,18 @@ def load_page(conn: sa.Connection, *, limit: int, offset: int) -> list[dict[str,
     rows = conn.execute(
         sa.select(loads).order_by(loads.c.id.desc()).limit(limit).offset(offset)
     ).all()
-    return [
-        {
-            "load_id": r.id,
-            "loaded_at": _instant(conn, r.loaded_at),
-            "source": r.source,
-            "counts": dict(r.counts),
-        }
-        for r in rows
-    ]
+    return [_load(conn, r) for r in rows]
+
+
+def load(conn: sa.Connection, load_id: int) -> dict[str, Any]:
+    """The ``loads`` row ``load_id`` (one this transaction wrote, or committed)."""
+    return _load(conn, conn.execute(sa.select(loads).where(loads.c.id == load_id)).one())
+
+
+def _load(conn: sa.Connection, r: Any) -> dict[str, Any]:
+    return {
+        "load_id": r.id,
+        "loaded_at": _instant(conn, r.loaded_at),
+        "source": r.source,
+        "counts": dict(r.counts),
+    }

@@ -74,11 +74,12 @@ def create_load(
 
     def work(conn: object) -> tuple[int, object]:
         source = f"api {actor(who)}"
-        added = ingest_into(conn, portfolio, source=source, now=now(request))  # type: ignore[arg-type]
-        load = lookup.load_page(conn, limit=1, offset=0)[0]  # type: ignore[arg-type]
+        loaded = ingest_into(conn, portfolio, source=source, now=now(request))  # type: ignore[arg-type]
+        # Its own row, by id: on PostgreSQL a concurrent load may have committed a newer one.
+        load = lookup.load(conn, loaded.load_id)  # type: ignore[arg-type]
         audit.append(
             conn,  # type: ignore[arg-type]
-            [audit.Entry(actor(who), "load.create", f"load:{load['load_id']}", added)],
+            [audit.Entry(actor(who), "load.create", f"load:{loaded.load_id}", loaded.added)],
             at=now(request),
         )
         return 201, LoadRead(**load).model_dump(mode="json")
