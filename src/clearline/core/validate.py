@@ -34,7 +34,7 @@ _REFERENCES = (
     ("links", "other_borrower_id", "borrowers", "borrower_id"),
 )
 _PARENT = {child: parent for child, _, parent, _ in _REFERENCES}
-_REFERENCES_BY = {(child, column): key for child, column, _, key in _REFERENCES}
+_PARENT_KEY = {(child, column): key for child, column, _, key in _REFERENCES}
 ROW = "__row"  # 1-based data row number (CSV line = row + 1, the header is line 1)
 
 # Every accepted ISO 8601 shape (date only; minutes without seconds; optional fraction;
@@ -313,7 +313,7 @@ def _check_references(
         stored[parent] = known(parent, sorted(lacking)) if known and lacking else set()
     where = " nor already loaded" if known else ""
     for (child, column), ids in named.items():
-        parent, key = _PARENT[child], _REFERENCES_BY[child, column]
+        parent, key = _PARENT[child], _PARENT_KEY[child, column]
         missing = ids - in_load[parent] - stored[parent]
         if missing:
             rows = typed[child]
