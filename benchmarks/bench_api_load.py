@@ -356,7 +356,7 @@ def _event_figures(done: list[Result]) -> dict[str, float]:
     at70 = [r for r in done if r.name.startswith("events 70")]
     if not at70:
         return {}
-    epeak = max((r for r in done if r.name.startswith("events peak")), key=rate_of)
+    epeak = max((r for r in done if r.name.startswith("events peak")), key=lambda r: r.rate)
     return {
         "event loads peak, loads/s": epeak.rate,
         "event loads p99 at 70 %, ms": pct(at70[0].latencies, 99),
@@ -423,10 +423,6 @@ def _without(argv: list[str], *options: str) -> list[str]:
         elif not arg.startswith(tuple(f"{o}=" for o in options)):
             out.append(arg)
     return out
-
-
-def rate_of(res: Result) -> float:
-    return res.rate
 
 
 def check_feed(feed: EventFeed, done: list[Result], url: str) -> bool:

@@ -86,42 +86,31 @@ def portfolio_facts(url: str) -> tuple[date, list[str]]:
         engine.dispose()
 
 
-def stored(url: str) -> tuple[set[str], Counter[str]]:
-    """Decision ids in the table, and how many audit entries name each as subject."""
+def _ids_and_audited(
+    url: str, ids_sql: str, params: dict[str, str], action: str
+) -> tuple[set[str], Counter[str]]:
+    """The ids ``ids_sql`` selects, and how many ``action`` audit entries name each
+    subject."""
     engine = sa.create_engine(url)
     try:
         with engine.connect() as conn:
-            ids = set(conn.execute(sa.text("select decision_id from decisions")).scalars())
-            audited = Counter(
-                conn.execute(
-                    sa.text("select subject from audit_log where action = 'decision.create'")
-                ).scalars()
-            )
-            return ids, audited
+            ids = set(conn.execute(sa.text(ids_sql), params).scalars())
+            subjects = sa.text("select subject from audit_log where action = :a")
+            return ids, Counter(conn.execute(subjects, {"a": action}).scalars())
     finally:
         engine.dispose()
+
+
+def stored(url: str) -> tuple[set[str], Counter[str]]:
+    """Decision ids in the table, and how many audit entries name each as subject."""
+    return _ids_and_audited(url, "select decision_id from decisions", {}, "decision.create")
 
 
 def stored_feed(url: str, prefix: str) -> tuple[set[str], Counter[str]]:
     """Event ids in the table that start with ``prefix``, and how many ``load.create``
     audit entries name each load (subject ``load:<id>``)."""
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            ids = set(
-                conn.execute(
-                    sa.text("select event_id from events where event_id like :p"),
-                    {"p": prefix + "%"},
-                ).scalars()
-            )
-            audited = Counter(
-                conn.execute(
-                    sa.text("select subject from audit_log where action = 'load.create'")
-                ).scalars()
-            )
-            return ids, audited
-    finally:
-        engine.dispose()
+    query = "select event_id from events where event_id like :p"
+    return _ids_and_audited(url, query, {"p": prefix + "%"}, "load.create")
 
 
 def deploy(url: str, tmp: Path, borrowers: int, seed: int) -> str:

@@ -33,8 +33,6 @@ _REFERENCES = (
     ("links", "borrower_id", "borrowers", "borrower_id"),
     ("links", "other_borrower_id", "borrowers", "borrower_id"),
 )
-_PARENT = {child: parent for child, _, parent, _ in _REFERENCES}
-_PARENT_KEY = {(child, column): key for child, column, _, key in _REFERENCES}
 ROW = "__row"  # 1-based data row number (CSV line = row + 1, the header is line 1)
 
 # Every accepted ISO 8601 shape (date only; minutes without seconds; optional fraction;
@@ -299,22 +297,23 @@ def _check_references(
     Works on the sets of distinct ids: a handful even for millions of events, and no
     per-row pass unless an id is missing (then its rows are found to be named). ``known``
     is asked once per parent table, about the ids the load lacks."""
-    named: dict[tuple[str, str], set[str]] = {}
+    lacking: dict[tuple[str, str, str, str], set[str]] = {}  # reference -> ids not in the load
     in_load: dict[str, set[str]] = {}
     for child, column, parent, key in _REFERENCES:
         rows, parents = typed.get(child), typed.get(parent)
-        if rows is not None and parents is not None:
-            named[child, column] = set(rows.get_column(column).drop_nulls().unique().to_list())
+        if rows is None or parents is None:
+            continue
+        if parent not in in_load:
             in_load[parent] = set(parents.get_column(key).to_list())
-    stored: dict[str, set[str]] = {}
-    for parent in in_load:
-        lacking = set().union(*(ids for (c, _), ids in named.items() if _PARENT[c] == parent))
-        lacking -= in_load[parent]
-        stored[parent] = known(parent, sorted(lacking)) if known and lacking else set()
+        named = set(rows.get_column(column).drop_nulls().unique().to_list())
+        lacking[child, column, parent, key] = named - in_load[parent]
+    wanted: dict[str, set[str]] = {}
+    for (_, _, parent, _), ids in lacking.items():
+        wanted.setdefault(parent, set()).update(ids)
+    stored = {p: known(p, sorted(ids)) if known and ids else set() for p, ids in wanted.items()}
     where = " nor already loaded" if known else ""
-    for (child, column), ids in named.items():
-        parent, key = _PARENT[child], _PARENT_KEY[child, column]
-        missing = ids - in_load[parent] - stored[parent]
+    for (child, column, parent, key), ids in lacking.items():
+        missing = ids - stored[parent]
         if missing:
             rows = typed[child]
             assert rows is not None

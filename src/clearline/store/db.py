@@ -122,10 +122,8 @@ _IDS_PER_READ = 10_000  # under SQLite's limit on bound values
 
 
 def stored_ids(conn: sa.Connection, table: str, ids: list[str]) -> set[str]:
-    """Which of ``ids`` (keys of ``borrowers`` or ``accounts``) are stored; none while
-    the database has no tables. The database's half of ``validate.Known``."""
-    if not sa.inspect(conn).has_table(table):
-        return set()
+    """Which of ``ids`` (keys of ``borrowers`` or ``accounts``) are stored. The
+    database's half of ``validate.Known``."""
     statement = _KEYED[table](conn)
     found: set[str] = set()
     for start in range(0, len(ids), _IDS_PER_READ):
@@ -135,8 +133,8 @@ def stored_ids(conn: sa.Connection, table: str, ids: list[str]) -> set[str]:
 
 def known_in(url: str) -> Known:
     """``validate.Known`` for the database at ``url``, for a load to be validated before
-    it is written there: each call reads on a short connection of its own, and a SQLite
-    file that does not exist yet is not created."""
+    it is written there: each call reads on a short connection of its own. A database
+    without tables yet holds nothing, and a SQLite file that does not exist is not created."""
 
     def known(table: str, ids: list[str]) -> set[str]:
         parsed = sa.make_url(url)
@@ -145,6 +143,8 @@ def known_in(url: str) -> Known:
         engine = make_engine(url)
         try:
             with engine.connect() as conn:
+                if not sa.inspect(conn).has_table(table):
+                    return set()
                 return stored_ids(conn, table, ids)
         finally:
             engine.dispose()
