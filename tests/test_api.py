@@ -203,6 +203,14 @@ def test_page_size_is_capped(service: Service) -> None:
     assert ok.status_code == 200 and len(ok.json()["items"]) <= 500
 
 
+def test_a_query_parameter_given_twice_is_refused_naming_it(service: Service) -> None:
+    analyst = service.headers("analyst")
+    r = service.client.get("/v1/accounts?offset=5&limit=2&offset=0", headers=analyst)
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"] == "query.offset: given more than once"
+    assert service.client.get("/v1/accounts?offset=0&limit=2", headers=analyst).status_code == 200
+
+
 def test_every_write_through_the_api_leaves_a_verifiable_audit_chain(service: Service) -> None:
     for account in open_accounts(service.url, 5):
         assert _review(service, account).status_code == 201

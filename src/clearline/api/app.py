@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from clearline.api import problems, review_shortcut
 from clearline.api.auth import KeyCache
@@ -22,6 +22,7 @@ from clearline.api.batcher import ReviewBatcher
 from clearline.api.db import Database
 from clearline.api.limits import BodyLimit
 from clearline.api.routes import ROUTERS
+from clearline.api.routes.common import query_given_once
 from clearline.core.policy import kernel_fused
 from clearline.services.deployment import Deployer, Source
 from clearline.services.feature_snapshot import FeatureSnapshot
@@ -97,7 +98,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     problems.install(app)
     for router in ROUTERS:
-        app.include_router(router, prefix="/v1")
+        app.include_router(router, prefix="/v1", dependencies=[Depends(query_given_once)])
     if settings.review_shortcut:
         review_shortcut.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

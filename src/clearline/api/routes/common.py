@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import Header, Path, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 
 from clearline.api.db import Database, idempotent_write, request_digest
@@ -25,6 +26,19 @@ IdempotencyKey = Annotated[
         description="replaying a write with the same key returns the first response",
     ),
 ]
+
+
+def query_given_once(request: Request) -> None:
+    """Every query parameter here is one value. Starlette would keep the last of
+    ``?offset=5&offset=0`` and drop the rest unseen; a client sending two has a bug
+    worth hearing about, so the request is refused (422) naming the parameter."""
+    params = request.query_params
+    if len(params) == len(params.multi_items()):
+        return
+    twice = sorted({k for k in params if len(params.getlist(k)) > 1})
+    raise RequestValidationError(
+        [{"loc": ("query", k), "msg": "given more than once", "type": "repeated"} for k in twice]
+    )
 
 
 async def raw_body(request: Request) -> bytes:
