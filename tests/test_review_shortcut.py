@@ -133,6 +133,8 @@ def _cases(p: Pair) -> dict[str, tuple[dict[str, Any], bool]]:
             False,
         ),
         "no content type": (req(raw=b"{}", typed=False), False),
+        "a query parameter, ignored": (req(url=f"{path}?x=1"), True),
+        "a query parameter given twice": (req(url=f"{path}?x=1&x=2"), False),
     }
 
 

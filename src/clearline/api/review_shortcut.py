@@ -8,7 +8,8 @@ and reviews are the service's hot write.
 This route sits in front of the FastAPI one and serves only the requests it reads
 exactly as FastAPI would: a bearer key found in the key cache, with a role that may
 review; an id within ``Ident``'s limits; an Idempotency-Key within its limits, or none;
-no body, or an ``application/json`` body that ``ReviewCreate`` accepts. It checks them
+no body, or an ``application/json`` body that ``ReviewCreate`` accepts; no query
+parameter given twice (``query_given_once``). It checks them
 with the same annotated types. Any other request is passed on, untouched, to the
 FastAPI route, which stays the definition: OpenAPI, validation and every error answer.
 ``tests/test_review_shortcut.py`` sends the same requests both ways.
@@ -28,7 +29,7 @@ from starlette.types import Message, Receive, Scope, Send
 from clearline.api.auth import PERMISSIONS, cached_principal
 from clearline.api.permissions_doc import api_routes
 from clearline.api.routes import reviews
-from clearline.api.routes.common import IdempotencyKey, Ident
+from clearline.api.routes.common import IdempotencyKey, Ident, repeated_query
 from clearline.api.schemas import ReviewCreate
 from clearline.store.keys import Principal
 
@@ -45,6 +46,8 @@ Args = tuple[str, Principal, str | None, date | None]
 async def read_args(request: Request) -> Args | None:
     """The review's parameters as the FastAPI route would read them, or None when the
     request is not the common case (the FastAPI route then answers it)."""
+    if request.scope["query_string"] and repeated_query(request):
+        return None
     who = await cached_principal(request)
     if who is None or who.role not in _ROLES:
         return None

@@ -28,17 +28,25 @@ IdempotencyKey = Annotated[
 ]
 
 
+def repeated_query(request: Request) -> list[str]:
+    """The query parameters given more than once, sorted."""
+    params = request.query_params
+    if len(params) == len(params.multi_items()):
+        return []
+    return sorted({k for k in params if len(params.getlist(k)) > 1})
+
+
 def query_given_once(request: Request) -> None:
     """Every query parameter here is one value. Starlette would keep the last of
     ``?offset=5&offset=0`` and drop the rest unseen; a client sending two has a bug
     worth hearing about, so the request is refused (422) naming the parameter."""
-    params = request.query_params
-    if len(params) == len(params.multi_items()):
-        return
-    twice = sorted({k for k in params if len(params.getlist(k)) > 1})
-    raise RequestValidationError(
-        [{"loc": ("query", k), "msg": "given more than once", "type": "repeated"} for k in twice]
-    )
+    if twice := repeated_query(request):
+        raise RequestValidationError(
+            [
+                {"loc": ("query", k), "msg": "given more than once", "type": "repeated"}
+                for k in twice
+            ]
+        )
 
 
 async def raw_body(request: Request) -> bytes:
