@@ -5,6 +5,7 @@ nobody loaded."""
 from __future__ import annotations
 
 import json
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -79,11 +80,13 @@ def test_an_event_for_an_account_nobody_loaded_refuses_the_whole_load(service: S
 
 
 @pytest.mark.postgres
-def test_a_load_answers_and_audits_its_own_row_when_another_commits_meanwhile(
+def test_overlapping_loads_take_turns_and_each_answers_and_audits_its_own_row(
     trained: Trained, pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """On PostgreSQL two loads overlap: one that commits while this one is writing must
-    not be taken for this one (the route used to read the newest ``loads`` row)."""
+    """On PostgreSQL two loads overlap. The one that starts while this one is writing
+    waits for it to commit (loads commit in id order, which the workers' snapshots
+    rely on: ``load_scope``), and neither is taken for the other (the route used to
+    read the newest ``loads`` row)."""
     service = deploy(trained, pg_url, tmp_path)
     body = _days_events(service, 3, "mine")
     account = body["events"][0]["account_id"]
@@ -106,16 +109,24 @@ def test_a_load_answers_and_audits_its_own_row_when_another_commits_meanwhile(
         macro=empty_table("macro"),
     )
     real = loads_route.ingest_into
+    other: dict[str, int] = {}
+    started = threading.Thread(
+        target=lambda: other.update(db.ingest(theirs, pg_url, source="other", migrate=False))
+    )
 
-    def while_another_commits(conn, portfolio, **kw):  # noqa: ANN001, ANN003, ANN202
+    def while_another_starts(conn, portfolio, **kw):  # noqa: ANN001, ANN003, ANN202
         loaded = real(conn, portfolio, **kw)
-        assert db.ingest(theirs, pg_url, source="other", migrate=False)["events"] == 2
+        started.start()
+        started.join(timeout=1.0)
+        assert started.is_alive()  # waiting for this load to commit
         return loaded
 
-    monkeypatch.setattr(loads_route, "ingest_into", while_another_commits)
+    monkeypatch.setattr(loads_route, "ingest_into", while_another_starts)
     r = service.client.post("/v1/loads", headers=service.headers("admin"), json=body)
     service.client.close()
+    started.join(timeout=30)
     assert r.status_code == 201, r.text
+    assert other["events"] == 2
     mine = r.json()
     assert mine["counts"]["events"] == 3
     engine = sa.create_engine(pg_url)
@@ -128,6 +139,6 @@ def test_a_load_answers_and_audits_its_own_row_when_another_commits_meanwhile(
             audited = list(subjects)
     finally:
         engine.dispose()
-    assert mine["load_id"] == newest - 1  # the other load committed the newer row
+    assert mine["load_id"] == newest - 1  # the other load committed after, the newer row
     assert audited.count(f"load:{mine['load_id']}") == 1
     assert f"load:{newest}" not in audited

@@ -9,7 +9,8 @@ Semantics of :func:`ingest`:
   the same portfolio twice adds no events;
 - ``borrowers``, ``accounts`` and ``macro`` are snapshots: a row whose key already exists
   is replaced by the newly loaded values (upsert); rows absent from the new load stay;
-- every successful ingest appends a row to ``loads`` (time, source, counts).
+- every successful ingest appends a row to ``loads`` (time, source, counts, the ids it
+  touched), and loads commit in the order of those rows' ids.
 
 SQLite connections run with WAL journaling and foreign keys on. Timestamps are UTC:
 ``timestamptz`` in PostgreSQL, integer microseconds since the epoch in SQLite.
@@ -30,6 +31,7 @@ from clearline.core.portfolio import Portfolio, polars_schema
 from clearline.core.validate import Known
 from clearline.store import bulk
 from clearline.store.id_lists import ByDialect
+from clearline.store.load_scope import scope_of
 from clearline.store.tables import LINK_KEY, PORTFOLIO_TABLES, loads
 
 DEFAULT_URL = "sqlite:///clearline.db"
@@ -237,12 +239,18 @@ def ingest_into(
         added[name] = write_table(conn, name, frame, upsert)
         for index in deferred:
             index.create(conn)
-    now = now or datetime.now(UTC)
+    now, scope = now or datetime.now(UTC), scope_of(portfolio)
+    if conn.dialect.name == "postgresql":
+        # Loads take turns from here to their commit, so they commit in id order: a
+        # reader that sees load N sees every load before it (``load_scope``). The lock
+        # conflicts only with itself and writes to ``loads``, never with reads.
+        conn.exec_driver_sql("LOCK TABLE loads IN SHARE ROW EXCLUSIVE MODE")
     row = conn.execute(
         loads.insert().values(
             loaded_at=_epoch_us(now) if conn.dialect.name == "sqlite" else now,
             source=source,
             counts=added,
+            scope=scope,
         )
     )
     return Loaded(int(row.inserted_primary_key[0]), added)

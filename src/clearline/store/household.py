@@ -3,9 +3,10 @@
 A line is reviewed with its household (the regulatory cap is a household total), and the
 features of a household's borrowers read their linked borrowers' arrears. So the slice
 is: the household's borrowers, the borrowers they are linked to, all their accounts,
-those accounts' events before the cut-off, the links touching the household, and the
-macro table. ``build_features`` on this slice gives the household's accounts the same
-rows as on the whole portfolio.
+those accounts' events before the cut-off with the events of the same loans booked on
+other accounts (a repayment counts for its loan wherever it is booked), the links
+touching the household, and the macro table. ``build_features`` on this slice gives the
+household's accounts the same rows as on the whole portfolio.
 """
 
 from __future__ import annotations
@@ -131,9 +132,16 @@ def household_slice(
     )
     acc = _frame(conn, "accounts", accounts.c.borrower_id.in_(people))
     ts = cutoff if conn.dialect.name != "sqlite" else epoch_us(cutoff)
-    ev = _frame(
-        conn, "events", events.c.account_id.in_(acc["account_id"].to_list()) & (events.c.ts < ts)
-    )
+    ids = acc["account_id"].to_list()
+    ev = _frame(conn, "events", events.c.account_id.in_(ids) & (events.c.ts < ts))
+    loan_ids = ev["loan_id"].drop_nulls().unique().to_list()
+    if loan_ids:
+        elsewhere = _frame(
+            conn,
+            "events",
+            events.c.loan_id.in_(loan_ids) & events.c.account_id.not_in(ids) & (events.c.ts < ts),
+        )
+        ev = pl.concat([ev, elsewhere]) if elsewhere.height else ev
     return Portfolio(
         borrowers=_frame(conn, "borrowers", borrowers.c.borrower_id.in_(people)).sort(
             "borrower_id"

@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql
 from clearline.core.schema import TABLES, Column, Kind
 
 # Bumped with every migration that changes these tables; checked by the tests.
-SCHEMA_REVISION = "0004"
+SCHEMA_REVISION = "0005"
 
 
 def id_type() -> sa.types.TypeEngine:
@@ -81,11 +81,20 @@ macro = _table("macro")
 
 # The service reads one account's events and one household's accounts per request.
 sa.Index("ix_events_account_ts", events.c.account_id, events.c.ts)
+# A repayment counts for its loan whatever account it is booked on (contract section 1),
+# so a slice of accounts also reads the other events of their loans.
+sa.Index(
+    "ix_events_loan",
+    events.c.loan_id,
+    sqlite_where=events.c.loan_id.isnot(None),
+    postgresql_where=events.c.loan_id.isnot(None),
+)
 sa.Index("ix_accounts_borrower", accounts.c.borrower_id)
 sa.Index("ix_borrowers_household", borrowers.c.household_id)
 sa.Index("ix_links_other", links.c.other_borrower_id)
 
-# One row per successful ingest: what was loaded, from where, and how many rows were new.
+# One row per successful ingest: what was loaded, from where, how many rows were new,
+# and which ids it touched (``store/load_scope.py``; null for a bulk load).
 loads = sa.Table(
     "loads",
     metadata,
@@ -93,6 +102,7 @@ loads = sa.Table(
     sa.Column("loaded_at", timestamp_type(), nullable=False),
     sa.Column("source", sa.Text, nullable=False),
     sa.Column("counts", sa.JSON, nullable=False),
+    sa.Column("scope", sa.JSON, nullable=True),
 )
 
 PORTFOLIO_TABLES: dict[str, sa.Table] = {
