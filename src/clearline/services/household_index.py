@@ -5,7 +5,8 @@ A review reads its accounts' households first (the household cap is a household 
 Membership comes from the accounts and borrowers tables, which only a load changes, and
 a load adds its ``loads`` row in the same transaction: so the index is read once per
 load, like the feature snapshot, and every lookup compares the newest load id with the
-one it was read at (one indexed query) and reads it again when they differ.
+one it was read at (one indexed query) and reads it again when they differ, unless the
+loads since wrote no borrower or account row (a day's events, say: ``load_scope``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import sqlalchemy as sa
 
 from clearline.services.feature_snapshot import data_version
 from clearline.store.household import household_key, member_key
+from clearline.store.load_scope import scope_between
 from clearline.store.tables import accounts, borrowers
 
 
@@ -32,10 +34,23 @@ class HouseholdIndex:
         of its household, for every id that exists."""
         version = data_version(conn)
         with self._lock:
-            if version != self._version:
+            if version != self._version and not self._unchanged(conn, version):
                 self._read(conn, version)
             key, members = self._key, self._members
         return {a: members[key[a]] for a in account_ids if a in key}
+
+    def _unchanged(self, conn: sa.Connection, version: int) -> bool:
+        """Whether the loads since the index was read left membership as it was (and
+        if so, the index now stands for ``version``)."""
+        if self._version is None:
+            return False
+        if version < self._version:
+            return True  # another transaction has brought it further already
+        scope = scope_between(conn, self._version, version)
+        if scope is None or scope.borrowers or scope.accounts:
+            return False
+        self._version = version
+        return True
 
     def _read(self, conn: sa.Connection, version: int) -> None:
         rows = conn.execute(

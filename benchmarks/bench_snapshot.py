@@ -1,0 +1,116 @@
+"""What a small load costs each service worker afterwards (issue 5): the feature
+snapshot and the household index brought up to date for the load, by patching the rows
+it touched (``store/load_scope.py``) against building both whole, as every load made
+them do before; both in the same run, on one deployment.
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_snapshot.py [--dir D] [--db URL] [--rounds 20]
+
+It deploys 20,000 borrowers into ``--dir`` as ``bench_review_pass.py`` does (reused
+when there), builds a worker's snapshot and index for the service day, then per round
+loads a day's events for one random open account (4 purchases and a repayment of one
+of its loans, through ``db.ingest_into`` as ``POST /v1/loads`` does) and times the
+first lookup after it, which brings both up to date. The whole builds get a fifth of
+the rounds (each takes seconds). Prints the median per load, its parts, and the ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+import sqlalchemy as sa
+from bench_review_pass import deployed
+from load_service import portfolio_facts
+
+from clearline.core.portfolio import Portfolio, empty_table, polars_schema
+from clearline.services import feature_snapshot, household_index
+from clearline.services.feature_snapshot import FeatureSnapshot
+from clearline.services.household_index import HouseholdIndex
+from clearline.store import db
+from clearline.store.tables import events
+
+
+def _day_of_events(conn: sa.Connection, account: str, day, tag: str) -> Portfolio:  # noqa: ANN001
+    loan = conn.execute(
+        sa.select(events.c.loan_id).where(
+            events.c.account_id == account, events.c.type == "drawdown"
+        )
+    ).scalar()
+    at = datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=12)
+    rows = [
+        (f"{tag}-{k}", account, at + timedelta(seconds=k), "purchase", 12.5, None, "shop")
+        for k in range(4)
+    ]
+    if loan is not None:
+        rows.append((f"{tag}-r", account, at + timedelta(seconds=5), "repayment", 50.0, loan, None))
+    schema = polars_schema("events")
+    frame = pl.DataFrame(
+        rows,
+        schema=["event_id", "account_id", "ts", "type", "amount", "loan_id", "counterparty"],
+        orient="row",
+    )
+    frame = frame.with_columns(
+        [pl.lit(None, dtype=t).alias(c) for c, t in schema.items() if c not in frame.columns]
+    ).select([pl.col(c).cast(t) for c, t in schema.items()])
+    names = ("borrowers", "accounts", "links", "macro")
+    return Portfolio(**{n: empty_table(n) for n in names}, events=frame, source="bench")
+
+
+def run(url: str, rounds: int, whole: bool) -> list[float]:
+    """Milliseconds of the first lookup after each of ``rounds`` small loads."""
+    as_of, ids = portfolio_facts(url)
+    pick = random.Random(7 if whole else 11).choice
+    engine = db.make_engine(url)
+    snapshot, households = FeatureSnapshot(url, lambda: as_of), HouseholdIndex()
+    with engine.connect() as conn, conn.begin():
+        snapshot(conn, [], as_of)
+        households(conn, [])
+    took = []
+    for r in range(rounds):
+        account = pick(ids)
+        with engine.connect().execution_options(clearline_write=True) as conn, conn.begin():
+            load = _day_of_events(conn, account, as_of, f"bench-{time.time_ns()}-{r}")
+            db.ingest_into(conn, load, source="bench")
+        with engine.connect() as conn, conn.begin():
+            t = time.perf_counter()
+            snapshot(conn, [account], as_of)
+            households(conn, [account])
+            took.append(1e3 * (time.perf_counter() - t))
+    engine.dispose()
+    return took
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--dir", default="/tmp/clearline-review-pass")
+    ap.add_argument("--db", help="a PostgreSQL URL (default: SQLite in --dir)")
+    ap.add_argument("--rounds", type=int, default=20)
+    args = ap.parse_args()
+    url = deployed(Path(args.dir), args.db)
+    db.upgrade(url)  # a deployment made by an older commit
+    patched = run(url, args.rounds, whole=False)
+    # The code before: every new load read as "anything may have changed".
+    real = feature_snapshot.scope_between
+    feature_snapshot.scope_between = household_index.scope_between = lambda *a: None
+    try:
+        rebuilt = run(url, max(2, args.rounds // 5), whole=True)
+    finally:
+        feature_snapshot.scope_between = household_index.scope_between = real
+    p, w = statistics.median(patched), statistics.median(rebuilt)
+    print(f"database: {sa.make_url(url).get_backend_name()}, {args.rounds} small loads")
+    for name, took, mid in (("patched", patched, p), ("whole", rebuilt, w)):
+        spread = f"min {min(took):.1f}, max {max(took):.1f}"
+        print(f"  {name:8} median {mid:8.1f} ms per load ({spread}, {len(took)} loads)")
+    print(f"  ratio whole / patched: {w / p:.1f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

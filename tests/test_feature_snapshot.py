@@ -1,0 +1,234 @@
+"""The feature snapshot after small loads: it builds again only the rows a load may have
+changed, and holds exactly what a whole build from the database gives, including rows
+of accounts no load named (a linked borrower falling into arrears or out of it).
+A bulk load, or one written before loads recorded their scope, rebuilds everything."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+import polars as pl
+import pytest
+import sqlalchemy as sa
+from polars.testing import assert_frame_equal
+
+from clearline.core.features import as_of_cutoff, build_features
+from clearline.core.portfolio import Portfolio, empty_table
+from clearline.services import feature_snapshot
+from clearline.services.feature_snapshot import FeatureSnapshot
+from clearline.services.household_index import HouseholdIndex
+from clearline.store import db
+from clearline.store.files import read_portfolio
+from clearline.store.household import households_of
+from clearline.store.load_scope import SCOPE_LIMIT
+from clearline.store.tables import loads
+from tests.service_support import Trained
+
+
+def _only(**tables: pl.DataFrame) -> Portfolio:
+    """A load of just these tables' rows."""
+    names = ("borrowers", "accounts", "events", "links", "macro")
+    return Portfolio(**{n: tables.get(n, empty_table(n)) for n in names}, source="test")
+
+
+def _held_back(portfolio: Portfolio, as_of) -> tuple[Portfolio, list[pl.DataFrame]]:  # noqa: ANN001
+    """The portfolio without the last 45 days of events of 8 accounts whose arrears
+    those events change and whose borrowers are linked, and those events per account."""
+    linked = set(portfolio.links["borrower_id"]) | set(portfolio.links["other_borrower_id"])
+    candidates = portfolio.accounts.filter(pl.col("borrower_id").is_in(sorted(linked)))
+    recent = pl.col("ts") >= as_of_cutoff(as_of) - timedelta(days=45)
+    held = portfolio.events.filter(
+        pl.col("account_id").is_in(candidates["account_id"].to_list()) & recent
+    )
+    without = replace(portfolio, events=portfolio.events.join(held, on="event_id", how="anti"))
+    full, less = build_features(portfolio, as_of), build_features(without, as_of)
+    changed = full.join(less, on="account_id", suffix="_less").filter(
+        pl.col("dpd_now") != pl.col("dpd_now_less")
+    )
+    chosen = changed["account_id"].head(8).to_list()
+    assert len(chosen) == 8, "the simulated portfolio should have arrears to hold back"
+    kept = held.filter(~pl.col("account_id").is_in(chosen))
+    events = pl.concat([without.events, kept]).sort("ts", "event_id")
+    return replace(portfolio, events=events), [
+        held.filter(pl.col("account_id") == a) for a in chosen
+    ]
+
+
+def _whole(url: str, as_of) -> pl.DataFrame:  # noqa: ANN001
+    return build_features(db.load_portfolio(url), as_of)
+
+
+def _held(snapshot: FeatureSnapshot, url: str, ids: list[str], as_of) -> pl.DataFrame:  # noqa: ANN001
+    engine = db.make_engine(url)
+    try:
+        with engine.connect() as conn, conn.begin():
+            return snapshot(conn, ids, as_of)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def counted_builds(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The urls the snapshot read whole, in order."""
+    calls: list[str] = []
+    real = feature_snapshot.load_portfolio
+
+    def counting(url: str) -> Portfolio:
+        calls.append(url)
+        return real(url)
+
+    monkeypatch.setattr(feature_snapshot, "load_portfolio", counting)
+    return calls
+
+
+def test_small_loads_patch_the_snapshot_to_what_a_whole_build_gives(
+    trained: Trained, db_url: str, counted_builds: list[str]
+) -> None:
+    portfolio, feed = _held_back(read_portfolio(trained.portfolio_dir), trained.as_of)
+    db.ingest(portfolio, db_url)
+    as_of = trained.as_of
+    snapshot = FeatureSnapshot(db_url, lambda: as_of)
+    first = _held(snapshot, db_url, [], as_of)
+    assert first.height == 0 and len(counted_builds) == 1
+
+    borrowers, accounts = portfolio.borrowers, portfolio.accounts
+    owner = accounts.filter(pl.col("account_id") == feed[0]["account_id"][0])["borrower_id"][0]
+    stranger = borrowers.filter(pl.col("borrower_id") != owner)["borrower_id"][-1]
+    moved = accounts.filter(pl.col("borrower_id") == stranger)["account_id"][0]
+    lender = accounts.filter(pl.col("account_id") == feed[6]["account_id"][0])["borrower_id"][0]
+    new_account = accounts.filter(pl.col("account_id") == moved).with_columns(
+        account_id=pl.lit("NEW-1"), borrower_id=pl.lit(owner)
+    )
+    steps = [
+        *(_only(events=e) for e in feed[:4]),  # a day's events, one account per load
+        _only(events=pl.concat(feed[4:6])),  # two accounts in one load
+        _only(  # a borrower's record: more income, another household
+            borrowers=borrowers.filter(pl.col("borrower_id") == owner).with_columns(
+                declared_monthly_income=pl.col("declared_monthly_income") * 3 + 1000,
+                household_id=pl.lit("HH-NEW"),
+            )
+        ),
+        _only(  # a new link, to a borrower in arrears
+            links=portfolio.links.head(1).with_columns(
+                borrower_id=pl.lit(stranger), other_borrower_id=pl.lit(owner)
+            )
+        ),
+        _only(  # a new account whose events name another account's loans
+            accounts=new_account,
+            events=feed[6].with_columns(
+                account_id=pl.lit("NEW-1"), event_id=pl.col("event_id") + "-new"
+            ),
+        ),
+        _only(  # that other account's borrower: its row reads NEW-1's repayments
+            borrowers=borrowers.filter(pl.col("borrower_id") == lender).with_columns(
+                declared_monthly_income=pl.col("declared_monthly_income") + 1
+            )
+        ),
+        _only(  # an account moved to another borrower
+            accounts=accounts.filter(pl.col("account_id") == moved).with_columns(
+                borrower_id=pl.lit(owner)
+            )
+        ),
+        _only(macro=portfolio.macro.tail(1)),
+        _only(events=feed[7]),
+    ]
+    before = _whole(db_url, as_of)
+    named: set[str] = set()
+    for step in steps:
+        db.ingest(step, db_url, migrate=False)
+        named |= set(step.events["account_id"]) | set(step.accounts["account_id"])
+        want = _whole(db_url, as_of)
+        got = _held(snapshot, db_url, want["account_id"].to_list(), as_of)
+        assert_frame_equal(got, want, check_exact=False, rel_tol=1e-9)
+    assert len(counted_builds) == 1  # patched every time, never built whole again
+
+    # The loads changed rows of accounts none of them named: the links carried them.
+    after = _whole(db_url, as_of)
+    changed = (
+        after.join(before, on="account_id", suffix="_before")
+        .filter(pl.col("linked_arrears_share").ne_missing(pl.col("linked_arrears_share_before")))
+        .filter(~pl.col("account_id").is_in(sorted(named)))
+    )
+    assert changed.height > 0
+
+    # A bulk load records no scope: the next lookup builds the whole snapshot.
+    assert portfolio.borrowers.height > SCOPE_LIMIT
+    db.ingest(_only(borrowers=portfolio.borrowers), db_url, migrate=False)
+    want = _whole(db_url, as_of)
+    got = _held(snapshot, db_url, want["account_id"].to_list(), as_of)
+    assert_frame_equal(got, want, check_exact=False, rel_tol=1e-9)
+    assert len(counted_builds) == 2
+
+
+def _scopes(url: str) -> list[dict | None]:
+    engine = db.make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return list(conn.execute(sa.select(loads.c.scope).order_by(loads.c.id)).scalars())
+    finally:
+        engine.dispose()
+
+
+def test_a_load_records_the_ids_it_touched_and_a_bulk_load_none(
+    trained: Trained, db_url: str
+) -> None:
+    portfolio = read_portfolio(trained.portfolio_dir)
+    db.ingest(portfolio, db_url)
+    link = portfolio.links.head(1)
+    repayments = portfolio.events.filter(pl.col("type") == "repayment").head(2)
+    events = pl.concat([portfolio.events.filter(pl.col("type") == "purchase").head(1), repayments])
+    small = _only(borrowers=portfolio.borrowers.head(2), events=events, links=link)
+    db.ingest(small, db_url, migrate=False)
+    bulk, scoped = _scopes(db_url)
+    assert bulk is None
+    assert scoped == {
+        "borrowers": sorted(portfolio.borrowers["borrower_id"].head(2)),
+        "accounts": [],
+        "events": sorted(set(events["account_id"])),
+        "loans": sorted(set(repayments["loan_id"])),
+        "links": sorted({link["borrower_id"][0], link["other_borrower_id"][0]}),
+    }
+
+
+def test_the_household_index_is_read_again_only_after_a_load_of_records(
+    trained: Trained, db_url: str
+) -> None:
+    portfolio = read_portfolio(trained.portfolio_dir)
+    db.ingest(portfolio, db_url)
+    engine = db.make_engine(db_url)
+    reads: list[str] = []
+    sa.event.listen(
+        engine,
+        "before_cursor_execute",
+        # The index reads every membership row: the one join with no WHERE.
+        lambda *a: reads.append(a[2]) if "JOIN borrowers" in a[2] and "WHERE" not in a[2] else None,
+    )
+    index = HouseholdIndex()
+    ids = portfolio.accounts["account_id"].to_list()
+
+    def look() -> dict[str, list[str]]:
+        with engine.connect() as conn, conn.begin():
+            got = index(conn, ids)
+            assert got == households_of(conn, ids)
+            return got
+
+    look()
+    assert len(reads) == 1
+    db.ingest(_only(events=portfolio.events.head(3)), db_url, migrate=False)
+    reads.clear()
+    look()
+    assert reads == []  # events only: the index was not read again
+
+    owner = portfolio.accounts["borrower_id"][0]
+    moved = portfolio.borrowers.filter(pl.col("borrower_id") == owner).with_columns(
+        household_id=pl.lit("HH-ELSEWHERE")
+    )
+    db.ingest(_only(borrowers=moved), db_url, migrate=False)
+    reads.clear()
+    after = look()
+    assert len(reads) == 1
+    assert after[portfolio.accounts["account_id"][0]] == sorted(
+        portfolio.accounts.filter(pl.col("borrower_id") == owner)["account_id"]
+    )
+    engine.dispose()
