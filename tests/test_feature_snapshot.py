@@ -232,3 +232,63 @@ def test_the_household_index_is_read_again_only_after_a_load_of_records(
         portfolio.accounts.filter(pl.col("borrower_id") == owner)["account_id"]
     )
     engine.dispose()
+
+
+def test_stale_rows_are_built_together_when_asked_for_or_once_they_have_settled(
+    trained: Trained, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    portfolio = read_portfolio(trained.portfolio_dir)
+    db.ingest(portfolio, db_url)
+    builds: list[int] = []
+    real = feature_snapshot.build_features
+
+    def counting(p: Portfolio, as_of):  # noqa: ANN001, ANN202
+        builds.append(p.accounts.height)
+        return real(p, as_of)
+
+    monkeypatch.setattr(feature_snapshot, "build_features", counting)
+    as_of, clock = trained.as_of, [0.0]
+    monkeypatch.setattr(feature_snapshot.time, "monotonic", lambda: clock[0])
+    snapshot = FeatureSnapshot(db_url, lambda: as_of, settle_seconds=0.5)
+    engine = db.make_engine(db_url)
+
+    def lookup(ids: list[str], warm: bool = False) -> pl.DataFrame:
+        with engine.connect() as conn, conn.begin():
+            if warm:
+                snapshot.warm(conn)
+            return snapshot(conn, ids, as_of)
+
+    lookup([])
+    assert len(builds) == 1  # whole
+    purchases = portfolio.events.filter(pl.col("type") == "purchase")
+    first, second = purchases["account_id"].unique(maintain_order=True).head(2)
+    mine = purchases.filter(pl.col("account_id") == first).head(1)
+    db.ingest(_only(events=mine.with_columns(event_id=pl.lit("again-1"))), db_url, migrate=False)
+    db.ingest(
+        _only(events=mine.with_columns(event_id=pl.lit("again-2"), account_id=pl.lit(second))),
+        db_url,
+        migrate=False,
+    )
+    untouched = portfolio.accounts.filter(
+        ~pl.col("account_id").is_in([first, second])
+        & ~pl.col("borrower_id").is_in(
+            portfolio.accounts.filter(pl.col("account_id").is_in([first, second]))["borrower_id"]
+        )
+    )["account_id"]
+    lookup(untouched.head(50).to_list())
+    lookup([], warm=True)  # not settled yet
+    assert len(builds) == 1  # two loads marked, nothing built yet
+    got = lookup([first])
+    assert len(builds) == 2  # both loads' rows, in one slice
+    assert_frame_equal(
+        got, _whole(db_url, as_of).filter(pl.col("account_id") == first), check_exact=False
+    )
+    db.ingest(_only(events=mine.with_columns(event_id=pl.lit("again-3"))), db_url, migrate=False)
+    lookup([], warm=True)
+    assert len(builds) == 2
+    clock[0] += 0.6
+    lookup([], warm=True)  # settled: built without anyone asking
+    assert len(builds) == 3
+    lookup([first])
+    assert len(builds) == 3
+    engine.dispose()

@@ -21,6 +21,7 @@ alone, so it cannot take others down with it.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -45,6 +46,9 @@ from clearline.store import decisions
 
 #: (status, JSON body, replayed)
 Answer = tuple[int, Any, bool]
+
+
+log = logging.getLogger("clearline.api")
 
 
 @dataclass
@@ -88,12 +92,28 @@ class ReviewBatcher:
             with self._ready:
                 while not self._queue:
                     self._ready.wait()
+            self._catch_up()
             try:
                 with self._db.writer_turn():
                     self._run(self._take())
             except Exception as exc:  # noqa: BLE001 - the turn itself failed: answer, never hang
                 for job in self._take():
                     job.future.set_exception(exc)
+
+    def _catch_up(self) -> None:
+        """Bring the feature snapshot and the household index up to the newest load
+        before the pass waits for its turn at the writer. After a load that takes tens
+        of milliseconds (a whole build, seconds), which inside the pass would hold the
+        one SQLite writer from every other pass and load; the pass then finds them
+        current, or a load newer at most."""
+        try:
+            with self._db.read() as conn:
+                if self._snapshot is not None:
+                    self._snapshot.warm(conn)
+                if self._members is not None:
+                    self._members(conn, [])
+        except Exception:  # noqa: BLE001 - the pass brings them up to date itself, or reports
+            log.warning("could not bring the snapshot up to date before a pass", exc_info=True)
 
     def _take(self) -> list[Job]:
         with self._ready:

@@ -8,9 +8,10 @@ and the line, and
 
 - events and borrower records only change through a load, which adds a row to
   ``loads``: every lookup compares the newest load id with the snapshot's. When they
-  differ, the rows the new loads may have changed are built again from their slice of
-  the database (:func:`_touched`) and put in place; after a bulk load, or when that
-  would be most of the portfolio, the whole snapshot is built again;
+  differ, the rows the new loads may have changed are marked stale (:func:`_touched`)
+  and built again from their slice of the database, all together, before any of them
+  is handed out; after a bulk load, or when that would be a large part of the
+  portfolio, the whole snapshot is built again;
 - the line is overlaid from the locked account rows on every review
   (:func:`~clearline.core.features.with_line_state`).
 
@@ -21,6 +22,7 @@ household's rows from events, through the same code.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Sequence
 from datetime import date
 
@@ -56,12 +58,21 @@ def data_version(conn: sa.Connection) -> int:
 
 
 class FeatureSnapshot:
-    def __init__(self, url: str, service_day: Callable[[], date]) -> None:
+    def __init__(
+        self, url: str, service_day: Callable[[], date], *, settle_seconds: float = 0.5
+    ) -> None:
         self._url, self._day = url, service_day
         self._lock = threading.Lock()
         self._key: tuple[date, int] | None = None
         self._frame: pl.DataFrame | None = None
         self._index: dict[str, int] = {}
+        # Rows that loads since the build may have changed, built again together: when
+        # a lookup asks for one of them, or by ``warm`` once the oldest has waited
+        # ``settle_seconds`` (one slice build costs about 25 ms however few rows it
+        # holds, so a feed of many small loads is not paid load by load).
+        self._stale: set[str] = set()
+        self._stale_since = 0.0
+        self._settle = settle_seconds
 
     def __call__(self, conn: sa.Connection, ids: Sequence[str], as_of: date) -> pl.DataFrame | None:
         """The rows of ``ids`` that exist at ``as_of`` (accounts not yet open have none),
@@ -72,6 +83,8 @@ class FeatureSnapshot:
         with self._lock:
             if self._key != (as_of, version):
                 self._refresh(conn, as_of, version)
+            if self._stale and not self._stale.isdisjoint(ids):
+                self._rebuild_stale(conn, as_of)
             frame, index = self._frame, self._index
         assert frame is not None
         rows = [index[a] for a in ids if a in index]
@@ -83,37 +96,50 @@ class FeatureSnapshot:
         return self._key
 
     def warm(self, conn: sa.Connection) -> None:
-        """Build the service day's snapshot now, if it is not built for the newest load."""
-        self(conn, [], self._day())
+        """Bring the service day's snapshot up to the newest load now, and build its
+        stale rows again once they have waited long enough."""
+        day = self._day()
+        self(conn, [], day)
+        with self._lock:
+            if self._stale and time.monotonic() - self._stale_since >= self._settle:
+                self._rebuild_stale(conn, day)
 
     def _refresh(self, conn: sa.Connection, as_of: date, version: int) -> None:
         held = self._key
         if held is not None and held[0] == as_of and held[1] > version:
             return  # another transaction has brought it further already
-        frame = self._patched(conn, as_of, version)
-        if frame is None:
+        if not self._mark_stale(conn, as_of, version):
             frame = build_features(load_portfolio(self._url), as_of)
-        self._frame, self._key = frame, (as_of, version)
-        self._index = {a: i for i, a in enumerate(frame["account_id"].to_list())}
+            self._frame, self._stale = frame, set()
+            self._index = {a: i for i, a in enumerate(frame["account_id"].to_list())}
+        self._key = (as_of, version)
 
-    def _patched(self, conn: sa.Connection, as_of: date, version: int) -> pl.DataFrame | None:
-        """The snapshot held with the rows that the loads since may have changed built
-        again, or None when it must be built whole."""
-        held, frame = self._key, self._frame
-        if held is None or frame is None or held[0] != as_of:
-            return None
+    def _mark_stale(self, conn: sa.Connection, as_of: date, version: int) -> bool:
+        """Mark the rows the loads since may have changed; False when the snapshot must
+        be built whole instead (none yet, another day, a bulk load, too many rows)."""
+        held = self._key
+        if held is None or self._frame is None or held[0] != as_of:
+            return False
         scope = scope_between(conn, held[1], version)
         if scope is None:
-            return None
-        redo = _touched(conn, scope, self._owners(scope.accounts))
-        if len(redo) > PATCH_LIMIT:
-            return None
-        if not redo:  # macro rows only, say
-            return frame
+            return False
+        stale = self._stale.union(_touched(conn, scope, self._owners(scope.accounts)))
+        if len(stale) > PATCH_LIMIT:
+            return False
+        if stale and not self._stale:
+            self._stale_since = time.monotonic()
+        self._stale = stale
+        return True
+
+    def _rebuild_stale(self, conn: sa.Connection, as_of: date) -> None:
+        assert self._frame is not None
+        redo = sorted(self._stale)
         fresh = build_features(household_slice(conn, redo, as_of_cutoff(as_of)), as_of)
         fresh = fresh.filter(pl.col("account_id").is_in(redo))
-        kept = frame.filter(~pl.col("account_id").is_in(redo))
-        return pl.concat([kept, fresh]).sort("account_id")
+        kept = self._frame.filter(~pl.col("account_id").is_in(redo))
+        frame = pl.concat([kept, fresh]).sort("account_id")
+        self._frame, self._stale = frame, set()
+        self._index = {a: i for i, a in enumerate(frame["account_id"].to_list())}
 
     def _owners(self, account_ids: frozenset[str]) -> set[str]:
         """The borrowers the snapshot has these accounts under (a load may move one)."""
