@@ -27,7 +27,10 @@ Then the same two phases for ``GET /v1/accounts/{id}``, and for ``POST /v1/loads
 event feed (an admin key): each load brings 5 new purchases for one random open account
 and no other rows; every tenth resends an earlier load unchanged, as a feed retrying
 does, which must add nothing (``--no-events`` leaves this out, e.g. against a commit
-whose loads could not refer to stored accounts). Afterwards it checks that every
+whose loads could not refer to stored accounts). Last, reviews at half their peak and
+the feed at ``--feed-rate`` loads/s (default 10) run together, an open loop each: after
+every load each worker brings its feature snapshot up to date, and this shows what
+that costs the reviews (``--feed-rate 0`` leaves it out). Afterwards it checks that every
 response was 2xx, that the ``decisions`` table holds exactly the decisions the 201
 responses returned (1 + household each; no lost and no unacknowledged writes), that
 each has its audit entry, that the ``events`` table holds exactly the events sent, each
@@ -62,7 +65,7 @@ from datetime import date
 from pathlib import Path
 
 import sqlalchemy as sa
-from load_client import Result, closed_loop, open_loop, phase
+from load_client import Result, closed_loop, open_loop, phase, phases
 from load_service import (
     HOST,
     cli,
@@ -196,6 +199,12 @@ def main() -> int:
     ap.add_argument("--against", help="another commit's src folder, measured in the same run")
     ap.add_argument("--turns", type=int, default=2, help="with --against: A B, then B A, ...")
     ap.add_argument("--no-events", action="store_true", help="leave the event feed out")
+    ap.add_argument(
+        "--feed-rate",
+        type=float,
+        default=10.0,
+        help="loads/s of the feed beside reviews at half their peak (0: leave that out)",
+    )
     ap.add_argument("--summary", help=argparse.SUPPRESS)  # JSON of the headline figures
     args = ap.parse_args()
     if args.against:
@@ -336,6 +345,36 @@ def measure(
             "events 70 %", feed.request, max(0.7 * epeak.rate, 1.0), keep=True, conns=conns
         )
         show(e70, "loads")
+        if args.feed_rate > 0:
+            print(
+                f"\n-- REVIEWS BESIDE THE FEED: reviews at 50 % of their peak while "
+                f"{args.feed_rate:g} event loads/s arrive (each worker brings its feature "
+                f"snapshot up to date after every load)"
+            )
+            # After the feed above, the workers' first reviews rebuild their snapshots
+            # whole (thousands of loads at once): not the steady state measured here.
+            show(closed("warm-up review again", review, short, keep=True), "reviews")
+            both = phases(
+                [
+                    (
+                        lambda r, cs: open_loop(r, cs, review, 0.5 * peak.rate, s, True),
+                        "review beside feed",
+                        f"open loop at {0.5 * peak.rate:,.1f}/s (50 % of peak), {c} connections",
+                        c,
+                    ),
+                    (
+                        lambda r, cs: open_loop(r, cs, feed.request, args.feed_rate, s, True),
+                        "events beside reviews",
+                        f"open loop at {args.feed_rate:g}/s, 8 connections",
+                        8,
+                    ),
+                ],
+                port,
+                pid,
+            )
+            done.extend(both)
+            show(both[0], "reviews")
+            show(both[1], "loads")
     code = check(done, url, before, peak, at70, rpeak, r70, feed)
     if args.summary:
         idle = next(r for r in done if r.name == "review idle")
@@ -357,10 +396,15 @@ def _event_figures(done: list[Result]) -> dict[str, float]:
     if not at70:
         return {}
     epeak = max((r for r in done if r.name.startswith("events peak")), key=lambda r: r.rate)
-    return {
+    figures = {
         "event loads peak, loads/s": epeak.rate,
         "event loads p99 at 70 %, ms": pct(at70[0].latencies, 99),
     }
+    beside = [r for r in done if r.name == "review beside feed"]
+    if beside:
+        figures["reviews beside the feed, reviews/s"] = beside[0].rate
+        figures["review p99 beside the feed, ms"] = pct(beside[0].latencies, 99)
+    return figures
 
 
 def compare(args: argparse.Namespace) -> int:

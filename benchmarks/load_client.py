@@ -198,26 +198,38 @@ async def open_loop(
     await asyncio.wait_for(work, seconds + 2 * GRACE_S)
 
 
-def phase(
-    run: Callable[[Result, list[Conn]], object], name: str, how: str, port: int, n: int, server: int
-) -> Result:
+Run = Callable[[Result, list[Conn]], object]
+
+
+def phase(run: Run, name: str, how: str, port: int, n: int, server: int) -> Result:
     """Run one phase on ``n`` fresh connections, with the CPU it cost each side."""
-    res, conns = Result(name, how), [Conn(port) for _ in range(n)]
+    return phases([(run, name, how, n)], port, server)[0]
+
+
+def phases(specs: list[tuple[Run, str, str, int]], port: int, server: int) -> list[Result]:
+    """Run phases at once, each ``(run, name, how, n)`` on ``n`` fresh connections of
+    its own; the CPU figures are those of the whole span, in each result."""
+    made = [(run, Result(name, how), [Conn(port) for _ in range(n)]) for run, name, how, n in specs]
 
     async def go() -> None:
         try:
-            await run(res, conns)  # type: ignore[misc]
+            await asyncio.gather(*(run(res, conns) for run, res, conns in made))  # type: ignore[misc]
         finally:
-            for c in conns:
-                c.close()
+            for _, _, conns in made:
+                for c in conns:
+                    c.close()
 
     s0, m0 = tree_cpu(server), machine_busy()  # before the client's clock: not its cost
     c0, w0 = time.process_time(), time.perf_counter()
+    results = [res for _, res, _ in made]
     try:
         asyncio.run(go())
     except TimeoutError:
-        res.failures["phase overran its grace (requests abandoned)"] += 1
-    res.cpu_client, res.wall = time.process_time() - c0, time.perf_counter() - w0
-    res.cpu_server = tree_cpu(server) - s0
-    res.cpu_machine = machine_busy() - m0
-    return res
+        for res in results:
+            res.failures["phase overran its grace (requests abandoned)"] += 1
+    cpu_client, wall = time.process_time() - c0, time.perf_counter() - w0
+    cpu_server, cpu_machine = tree_cpu(server) - s0, machine_busy() - m0
+    for res in results:
+        res.cpu_client, res.wall = cpu_client, wall
+        res.cpu_server, res.cpu_machine = cpu_server, cpu_machine
+    return results
