@@ -64,16 +64,18 @@ def borrower(conn: sa.Connection, borrower_id: str) -> dict[str, Any] | None:
     return out
 
 
+# What a load's answer shows (not its scope, up to 1,000 ids kept for the workers).
+_LOAD = sa.select(loads.c.id, loads.c.loaded_at, loads.c.source, loads.c.counts)
+
+
 def load_page(conn: sa.Connection, *, limit: int, offset: int) -> list[dict[str, Any]]:
-    rows = conn.execute(
-        sa.select(loads).order_by(loads.c.id.desc()).limit(limit).offset(offset)
-    ).all()
+    rows = conn.execute(_LOAD.order_by(loads.c.id.desc()).limit(limit).offset(offset)).all()
     return [_load(conn, r) for r in rows]
 
 
 def load(conn: sa.Connection, load_id: int) -> dict[str, Any]:
     """The ``loads`` row ``load_id`` (one this transaction wrote, or committed)."""
-    return _load(conn, conn.execute(sa.select(loads).where(loads.c.id == load_id)).one())
+    return _load(conn, conn.execute(_LOAD.where(loads.c.id == load_id)).one())
 
 
 def _load(conn: sa.Connection, r: Any) -> dict[str, Any]:
