@@ -145,3 +145,37 @@ def test_a_writer_turn_keeps_sqlite_s_writer_for_its_thread_only(tmp_path: Path)
         assert conn.exec_driver_sql("select x from t order by x").scalars().all() == [1, 2]
     database.dispose()
     other.dispose()
+
+
+def test_the_batcher_builds_its_next_pass_s_stale_rows_before_its_writer_turn(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = service.client.app
+    account = open_accounts(service.url, 1)[0]
+    review = f"/v1/accounts/{account}/review"
+    assert service.client.post(review, headers=service.headers("analyst")).status_code == 201
+    event = {
+        "event_id": "after-1",
+        "account_id": account,
+        "ts": "2025-06-01T10:00:00Z",
+        "type": "purchase",
+        "amount": 12.5,
+    }
+    body = {"borrowers": [], "accounts": [], "events": [event]}
+    loaded = service.client.post("/v1/loads", headers=service.headers("admin"), json=body)
+    assert loaded.status_code == 201, loaded.text
+    database = Database(service.url)
+    with database.read() as conn:
+        household = set(household_ids(conn, account))
+    database.dispose()
+    stale_at_write: list[set[str]] = []
+    write = app.state.db.write
+
+    def watched():  # noqa: ANN202
+        stale_at_write.append(household & app.state.snapshot.stale)
+        return write()
+
+    monkeypatch.setattr(app.state.db, "write", watched)
+    assert service.client.post(review, headers=service.headers("analyst")).status_code == 201
+    assert stale_at_write == [set()]
+    assert app.state.snapshot.built_for[1] == loaded.json()["load_id"]

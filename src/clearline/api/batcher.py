@@ -28,6 +28,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import islice
 from typing import Any
 
 from clearline.api.db import Database, store_answer, stored_answer
@@ -101,17 +102,22 @@ class ReviewBatcher:
                     job.future.set_exception(exc)
 
     def _catch_up(self) -> None:
-        """Bring the feature snapshot and the household index up to the newest load
-        before the pass waits for its turn at the writer. After a load that takes tens
-        of milliseconds (a whole build, seconds), which inside the pass would hold the
-        one SQLite writer from every other pass and load; the pass then finds them
-        current, or a load newer at most."""
+        """Bring the feature snapshot and the household index up to the newest load,
+        with the rows the next pass will read, before the pass waits for its turn at the
+        writer. After a load that takes tens of milliseconds (a whole build, seconds),
+        which inside the pass would hold the one SQLite writer from every other pass and
+        load; the pass then finds them current, or a load newer at most."""
+        if self._snapshot is None or self._members is None:
+            return
         try:
             with self._db.read() as conn:
-                if self._snapshot is not None:
-                    self._snapshot.warm(conn)
-                if self._members is not None:
-                    self._members(conn, [])
+                self._members(conn, [])
+                self._snapshot.warm(conn)
+                if self._snapshot.stale:
+                    with self._ready:
+                        asked = [j.request.account_id for j in islice(self._queue, self._max)]
+                    households = self._members(conn, asked).values()
+                    self._snapshot.warm(conn, [a for ids in households for a in ids])
         except Exception:  # noqa: BLE001 - the pass brings them up to date itself, or reports
             log.warning("could not bring the snapshot up to date before a pass", exc_info=True)
 

@@ -95,11 +95,17 @@ class FeatureSnapshot:
         """(day, load id) of the snapshot held, None before the first build."""
         return self._key
 
-    def warm(self, conn: sa.Connection) -> None:
-        """Bring the service day's snapshot up to the newest load now, and build its
-        stale rows again once they have waited long enough."""
+    @property
+    def stale(self) -> frozenset[str]:
+        """The accounts whose rows wait to be built again."""
+        return frozenset(self._stale)
+
+    def warm(self, conn: sa.Connection, ids: Sequence[str] = ()) -> None:
+        """Bring the service day's snapshot up to the newest load now, with the rows of
+        ``ids`` built again if stale, and every stale row once they have waited long
+        enough."""
         day = self._day()
-        self(conn, [], day)
+        self(conn, ids, day)
         with self._lock:
             if self._stale and time.monotonic() - self._stale_since >= self._settle:
                 self._rebuild_stale(conn, day)
