@@ -9,9 +9,9 @@ This route sits in front of the FastAPI one and serves only the requests it read
 exactly as FastAPI would: a bearer key found in the key cache, with a role that may
 review; an id within ``Ident``'s limits; an Idempotency-Key within its limits, or none;
 no body, or an ``application/json`` body that ``ReviewCreate`` accepts; no query
-parameter given twice (``query_given_once``). It checks them
-with the same annotated types. Any other request is passed on, untouched, to the
-FastAPI route, which stays the definition: OpenAPI, validation and every error answer.
+parameter given twice (``query_given_once``). It checks them with the same annotated
+types. Any other request is passed on, untouched, to the FastAPI route, which stays the
+definition: OpenAPI, validation and every error answer.
 ``tests/test_review_shortcut.py`` sends the same requests both ways.
 """
 
