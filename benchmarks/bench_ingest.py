@@ -38,7 +38,7 @@ import numpy as np
 import polars as pl
 import sqlalchemy as sa
 
-from clearline.core.portfolio import Portfolio, empty_table, polars_schema
+from clearline.core.portfolio import Portfolio, empty_table, polars_schema, portfolio_of
 from clearline.core.schema import EVENT_TYPES
 from clearline.store import db
 
@@ -127,18 +127,7 @@ def days_events(n_accounts: int, loads: int, tag: str, seed: int) -> list[Portfo
                 "city": ["Chengdu"] * 5,
             }
         )
-        out.append(
-            Portfolio(
-                borrowers=empty_table("borrowers"),
-                accounts=empty_table("accounts"),
-                events=events.with_columns(
-                    **{c: pl.lit(None) for c in ("loan_id", "term_months", "apr")}
-                ).cast(polars_schema("events")),
-                links=empty_table("links"),
-                macro=empty_table("macro"),
-                source="bench",
-            )
-        )
+        out.append(portfolio_of("bench", events=events))
     return out
 
 

@@ -32,7 +32,7 @@ import sqlalchemy as sa
 from bench_review_pass import deployed
 from load_service import portfolio_facts
 
-from clearline.core.portfolio import Portfolio, empty_table, polars_schema
+from clearline.core.portfolio import Portfolio, portfolio_of
 from clearline.services import feature_snapshot, household_index
 from clearline.services.feature_snapshot import FeatureSnapshot
 from clearline.services.household_index import HouseholdIndex
@@ -53,17 +53,12 @@ def _day_of_events(conn: sa.Connection, account: str, day, tag: str) -> Portfoli
     ]
     if loan is not None:
         rows.append((f"{tag}-r", account, at + timedelta(seconds=5), "repayment", 50.0, loan, None))
-    schema = polars_schema("events")
     frame = pl.DataFrame(
         rows,
         schema=["event_id", "account_id", "ts", "type", "amount", "loan_id", "counterparty"],
         orient="row",
     )
-    frame = frame.with_columns(
-        [pl.lit(None, dtype=t).alias(c) for c, t in schema.items() if c not in frame.columns]
-    ).select([pl.col(c).cast(t) for c, t in schema.items()])
-    names = ("borrowers", "accounts", "links", "macro")
-    return Portfolio(**{n: empty_table(n) for n in names}, events=frame, source="bench")
+    return portfolio_of("bench", events=frame)
 
 
 def run(url: str, rounds: int, whole: bool) -> tuple[list[float], list[float]]:

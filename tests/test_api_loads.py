@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from clearline.api.routes import loads as loads_route
-from clearline.core.portfolio import Portfolio, empty_table, polars_schema
+from clearline.core.portfolio import portfolio_of
 from clearline.store import db
 from tests.service_support import Service, Trained, deploy
 
@@ -99,15 +99,7 @@ def test_overlapping_loads_take_turns_and_each_answers_and_audits_its_own_row(
             "amount": [5.0, 6.0],
         }
     )
-    theirs = Portfolio(
-        borrowers=empty_table("borrowers"),
-        accounts=empty_table("accounts"),
-        events=others.with_columns(
-            **{c: pl.lit(None) for c in ("loan_id", "term_months", "apr", "counterparty", "city")}
-        ).cast(polars_schema("events")),
-        links=empty_table("links"),
-        macro=empty_table("macro"),
-    )
+    theirs = portfolio_of(events=others)
     real = loads_route.ingest_into
     other: dict[str, int] = {}
     started = threading.Thread(

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from polars.testing import assert_frame_equal
 
 from clearline.core.features import as_of_cutoff, build_features
-from clearline.core.portfolio import Portfolio, empty_table
+from clearline.core.portfolio import Portfolio, polars_schema, portfolio_of
 from clearline.services import feature_snapshot
 from clearline.services.feature_snapshot import FeatureSnapshot
 from clearline.services.household_index import HouseholdIndex
@@ -24,12 +24,6 @@ from clearline.store.household import households_of
 from clearline.store.load_scope import SCOPE_LIMIT
 from clearline.store.tables import loads
 from tests.service_support import Trained
-
-
-def _only(**tables: pl.DataFrame) -> Portfolio:
-    """A load of just these tables' rows."""
-    names = ("borrowers", "accounts", "events", "links", "macro")
-    return Portfolio(**{n: tables.get(n, empty_table(n)) for n in names}, source="test")
 
 
 def _held_back(portfolio: Portfolio, as_of) -> tuple[Portfolio, list[pl.DataFrame]]:  # noqa: ANN001
@@ -101,37 +95,37 @@ def test_small_loads_patch_the_snapshot_to_what_a_whole_build_gives(
         account_id=pl.lit("NEW-1"), borrower_id=pl.lit(owner)
     )
     steps = [
-        *(_only(events=e) for e in feed[:4]),  # a day's events, one account per load
-        _only(events=pl.concat(feed[4:6])),  # two accounts in one load
-        _only(  # a borrower's record: more income, another household
+        *(portfolio_of(events=e) for e in feed[:4]),  # a day's events, one account per load
+        portfolio_of(events=pl.concat(feed[4:6])),  # two accounts in one load
+        portfolio_of(  # a borrower's record: more income, another household
             borrowers=borrowers.filter(pl.col("borrower_id") == owner).with_columns(
                 declared_monthly_income=pl.col("declared_monthly_income") * 3 + 1000,
                 household_id=pl.lit("HH-NEW"),
             )
         ),
-        _only(  # a new link, to a borrower in arrears
+        portfolio_of(  # a new link, to a borrower in arrears
             links=portfolio.links.head(1).with_columns(
                 borrower_id=pl.lit(stranger), other_borrower_id=pl.lit(owner)
             )
         ),
-        _only(  # a new account whose events name another account's loans
+        portfolio_of(  # a new account whose events name another account's loans
             accounts=new_account,
             events=feed[6].with_columns(
                 account_id=pl.lit("NEW-1"), event_id=pl.col("event_id") + "-new"
             ),
         ),
-        _only(  # that other account's borrower: its row reads NEW-1's repayments
+        portfolio_of(  # that other account's borrower: its row reads NEW-1's repayments
             borrowers=borrowers.filter(pl.col("borrower_id") == lender).with_columns(
                 declared_monthly_income=pl.col("declared_monthly_income") + 1
             )
         ),
-        _only(  # an account moved to another borrower
+        portfolio_of(  # an account moved to another borrower
             accounts=accounts.filter(pl.col("account_id") == moved).with_columns(
                 borrower_id=pl.lit(owner)
             )
         ),
-        _only(macro=portfolio.macro.tail(1)),
-        _only(events=feed[7]),
+        portfolio_of(macro=portfolio.macro.tail(1)),
+        portfolio_of(events=feed[7]),
     ]
     before = _whole(db_url, as_of)
     named: set[str] = set()
@@ -154,7 +148,7 @@ def test_small_loads_patch_the_snapshot_to_what_a_whole_build_gives(
 
     # A bulk load records no scope: the next lookup builds the whole snapshot.
     assert portfolio.borrowers.height > SCOPE_LIMIT
-    db.ingest(_only(borrowers=portfolio.borrowers), db_url, migrate=False)
+    db.ingest(portfolio_of(borrowers=portfolio.borrowers), db_url, migrate=False)
     want = _whole(db_url, as_of)
     got = _held(snapshot, db_url, want["account_id"].to_list(), as_of)
     assert_frame_equal(got, want, check_exact=False, rel_tol=1e-9)
@@ -178,7 +172,7 @@ def test_a_load_records_the_ids_it_touched_and_a_bulk_load_none(
     link = portfolio.links.head(1)
     repayments = portfolio.events.filter(pl.col("type") == "repayment").head(2)
     events = pl.concat([portfolio.events.filter(pl.col("type") == "purchase").head(1), repayments])
-    small = _only(borrowers=portfolio.borrowers.head(2), events=events, links=link)
+    small = portfolio_of(borrowers=portfolio.borrowers.head(2), events=events, links=link)
     db.ingest(small, db_url, migrate=False)
     bulk, scoped = _scopes(db_url)
     assert bulk is None
@@ -215,7 +209,7 @@ def test_the_household_index_is_read_again_only_after_a_load_of_records(
 
     look()
     assert len(reads) == 1
-    db.ingest(_only(events=portfolio.events.head(3)), db_url, migrate=False)
+    db.ingest(portfolio_of(events=portfolio.events.head(3)), db_url, migrate=False)
     reads.clear()
     look()
     assert reads == []  # events only: the index was not read again
@@ -224,7 +218,7 @@ def test_the_household_index_is_read_again_only_after_a_load_of_records(
     moved = portfolio.borrowers.filter(pl.col("borrower_id") == owner).with_columns(
         household_id=pl.lit("HH-ELSEWHERE")
     )
-    db.ingest(_only(borrowers=moved), db_url, migrate=False)
+    db.ingest(portfolio_of(borrowers=moved), db_url, migrate=False)
     reads.clear()
     after = look()
     assert len(reads) == 1
@@ -263,9 +257,13 @@ def test_stale_rows_are_built_together_when_asked_for_or_once_they_have_settled(
     purchases = portfolio.events.filter(pl.col("type") == "purchase")
     first, second = purchases["account_id"].unique(maintain_order=True).head(2)
     mine = purchases.filter(pl.col("account_id") == first).head(1)
-    db.ingest(_only(events=mine.with_columns(event_id=pl.lit("again-1"))), db_url, migrate=False)
     db.ingest(
-        _only(events=mine.with_columns(event_id=pl.lit("again-2"), account_id=pl.lit(second))),
+        portfolio_of(events=mine.with_columns(event_id=pl.lit("again-1"))), db_url, migrate=False
+    )
+    db.ingest(
+        portfolio_of(
+            events=mine.with_columns(event_id=pl.lit("again-2"), account_id=pl.lit(second))
+        ),
         db_url,
         migrate=False,
     )
@@ -283,7 +281,9 @@ def test_stale_rows_are_built_together_when_asked_for_or_once_they_have_settled(
     assert_frame_equal(
         got, _whole(db_url, as_of).filter(pl.col("account_id") == first), check_exact=False
     )
-    db.ingest(_only(events=mine.with_columns(event_id=pl.lit("again-3"))), db_url, migrate=False)
+    db.ingest(
+        portfolio_of(events=mine.with_columns(event_id=pl.lit("again-3"))), db_url, migrate=False
+    )
     lookup([], warm=True)
     assert len(builds) == 2
     clock[0] += 0.6
@@ -292,3 +292,12 @@ def test_stale_rows_are_built_together_when_asked_for_or_once_they_have_settled(
     lookup([first])
     assert len(builds) == 3
     engine.dispose()
+
+
+def test_portfolio_of_types_what_it_is_given_and_refuses_other_tables() -> None:
+    events = pl.DataFrame({"event_id": ["e"], "account_id": ["a"], "amount": [1]})
+    made = portfolio_of("x", events=events)
+    assert made.events.schema == pl.Schema(polars_schema("events"))
+    assert made.events["loan_id"].to_list() == [None] and made.borrowers.height == 0
+    with pytest.raises(TypeError, match="not a portfolio table: loans"):
+        portfolio_of(loans=events)

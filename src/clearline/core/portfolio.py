@@ -56,3 +56,31 @@ def polars_schema(table: Table | str) -> dict[str, pl.DataType]:
 
 def empty_table(table: Table | str) -> pl.DataFrame:
     return pl.DataFrame(schema=polars_schema(table))
+
+
+_NAMES = ("borrowers", "accounts", "events", "links", "macro")
+
+
+def portfolio_of(source: str = "", **tables: pl.DataFrame) -> Portfolio:
+    """A portfolio of just these tables' rows, made in code (a day's events, say):
+    absent tables are empty, absent columns null, every column of its contract type.
+
+    Raises
+    ------
+    TypeError
+        If a name is not one of the contract's tables.
+    """
+    unknown = sorted(set(tables) - set(_NAMES))
+    if unknown:
+        raise TypeError(f"not a portfolio table: {', '.join(unknown)}")
+
+    def typed(name: str) -> pl.DataFrame:
+        frame, schema = tables.get(name), polars_schema(name)
+        if frame is None:
+            return empty_table(name)
+        return frame.select(
+            pl.col(c).cast(t) if c in frame.columns else pl.lit(None, dtype=t).alias(c)
+            for c, t in schema.items()
+        )
+
+    return Portfolio(**{n: typed(n) for n in _NAMES}, source=source)

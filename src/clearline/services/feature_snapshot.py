@@ -115,9 +115,7 @@ class FeatureSnapshot:
         if held is not None and held[0] == as_of and held[1] > version:
             return  # another transaction has brought it further already
         if not self._mark_stale(conn, as_of, version):
-            frame = build_features(load_portfolio(self._url), as_of)
-            self._frame, self._stale = frame, set()
-            self._index = {a: i for i, a in enumerate(frame["account_id"].to_list())}
+            self._hold(build_features(load_portfolio(self._url), as_of))
         self._key = (as_of, version)
 
     def _mark_stale(self, conn: sa.Connection, as_of: date, version: int) -> bool:
@@ -143,7 +141,10 @@ class FeatureSnapshot:
         fresh = build_features(household_slice(conn, redo, as_of_cutoff(as_of)), as_of)
         fresh = fresh.filter(pl.col("account_id").is_in(redo))
         kept = self._frame.filter(~pl.col("account_id").is_in(redo))
-        frame = pl.concat([kept, fresh]).sort("account_id")
+        self._hold(pl.concat([kept, fresh]).sort("account_id"))
+
+    def _hold(self, frame: pl.DataFrame) -> None:
+        """Keep ``frame`` as the snapshot, every row current."""
         self._frame, self._stale = frame, set()
         self._index = {a: i for i, a in enumerate(frame["account_id"].to_list())}
 

@@ -75,7 +75,7 @@ def create_load(
     def work(conn: object) -> tuple[int, object]:
         source = f"api {actor(who)}"
         loaded = ingest_into(conn, portfolio, source=source, now=now(request))  # type: ignore[arg-type]
-        # Its own row, by id: on PostgreSQL a concurrent load may have committed a newer one.
+        # Its own row, by id, not the newest row (which another load may have written).
         load = lookup.load(conn, loaded.load_id)  # type: ignore[arg-type]
         audit.append(
             conn,  # type: ignore[arg-type]
