@@ -301,3 +301,74 @@ def test_portfolio_of_types_what_it_is_given_and_refuses_other_tables() -> None:
     assert made.events["loan_id"].to_list() == [None] and made.borrowers.height == 0
     with pytest.raises(TypeError, match="not a portfolio table: loans"):
         portfolio_of(loans=events)
+
+
+def _purchase_load(portfolio: Portfolio, account: str, event_id: str) -> Portfolio:
+    one = portfolio.events.filter(pl.col("type") == "purchase").head(1)
+    return portfolio_of(
+        events=one.with_columns(event_id=pl.lit(event_id), account_id=pl.lit(account))
+    )
+
+
+def test_a_row_a_newer_load_touches_while_it_is_built_stays_stale(
+    trained: Trained, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    portfolio = read_portfolio(trained.portfolio_dir)
+    db.ingest(portfolio, db_url)
+    as_of = trained.as_of
+    snapshot = FeatureSnapshot(db_url, lambda: as_of)
+    engine = db.make_engine(db_url)
+    with engine.connect() as conn, conn.begin():
+        snapshot(conn, [], as_of)
+    first, second = portfolio.accounts["account_id"].head(2)
+    db.ingest(_purchase_load(portfolio, first, "mid-1"), db_url, migrate=False)
+    db.ingest(_purchase_load(portfolio, second, "mid-2"), db_url, migrate=False)
+    real = feature_snapshot.build_features
+
+    def interleaved(p: Portfolio, day):  # noqa: ANN001, ANN202
+        built = real(p, day)  # from the state before the load below
+        db.ingest(_purchase_load(portfolio, first, "mid-3"), db_url, migrate=False)
+        with engine.connect() as other, other.begin():
+            snapshot.refresh(other)  # marks `first` again, as another thread would
+        return built
+
+    monkeypatch.setattr(feature_snapshot, "build_features", interleaved)
+    with engine.connect() as conn, conn.begin():
+        got = snapshot(conn, [second], as_of)
+    monkeypatch.setattr(feature_snapshot, "build_features", real)
+    assert first in snapshot.stale and second not in snapshot.stale
+    whole = _whole(db_url, as_of)
+    assert_frame_equal(got, whole.filter(pl.col("account_id") == second), check_exact=False)
+    with engine.connect() as conn, conn.begin():
+        now = snapshot(conn, [first], as_of)
+    assert_frame_equal(now, whole.filter(pl.col("account_id") == first), check_exact=False)
+    assert not snapshot.stale
+    engine.dispose()
+
+
+def test_a_transaction_older_than_the_snapshot_gets_no_stale_row_and_builds_none(
+    trained: Trained, db_url: str
+) -> None:
+    portfolio = read_portfolio(trained.portfolio_dir)
+    db.ingest(portfolio, db_url)
+    as_of = trained.as_of
+    snapshot = FeatureSnapshot(db_url, lambda: as_of)
+    engine = db.make_engine(db_url)
+    with engine.connect() as conn, conn.begin():
+        snapshot(conn, [], as_of)
+    account = portfolio.accounts["account_id"][0]
+    with engine.connect() as old, old.begin():
+        assert snapshot(old, [account], as_of) is not None  # its version is read here
+        db.ingest(_purchase_load(portfolio, account, "later-1"), db_url, migrate=False)
+        with engine.connect() as newer, newer.begin():
+            snapshot.refresh(newer)
+        assert account in snapshot.stale
+        # Its rows would miss the load: the caller builds from its own transaction.
+        assert snapshot(old, [account], as_of) is None
+        assert account in snapshot.stale
+    with engine.connect() as conn, conn.begin():
+        now = snapshot(conn, [account], as_of)
+    assert_frame_equal(
+        now, _whole(db_url, as_of).filter(pl.col("account_id") == account), check_exact=False
+    )
+    engine.dispose()

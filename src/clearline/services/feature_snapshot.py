@@ -58,33 +58,47 @@ def data_version(conn: sa.Connection) -> int:
 
 
 class FeatureSnapshot:
+    """Safe to share between threads: a review pass and a builder of stale rows (see
+    :class:`~clearline.api.batcher.ReviewBatcher`) may use one snapshot at once. A build
+    of stale rows runs outside the lock that guards the rows, so lookups of other rows
+    go on meanwhile."""
+
     def __init__(
         self, url: str, service_day: Callable[[], date], *, settle_seconds: float = 0.5
     ) -> None:
         self._url, self._day = url, service_day
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards every field below
+        self._building = threading.Lock()  # one build of stale rows at a time
         self._key: tuple[date, int] | None = None
         self._frame: pl.DataFrame | None = None
         self._index: dict[str, int] = {}
         # Rows that loads since the build may have changed, built again together: when
         # a lookup asks for one of them, or by ``warm`` once the oldest has waited
         # ``settle_seconds`` (one slice build costs about 25 ms however few rows it
-        # holds, so a feed of many small loads is not paid load by load).
-        self._stale: set[str] = set()
+        # holds, so a feed of many small loads is not paid load by load). Each maps to
+        # the marking that made it stale: a build clears only the marks it has seen, so
+        # a row a newer load touched while it was being built stays stale.
+        self._stale: dict[str, int] = {}
+        self._marks = 0
         self._stale_since = 0.0
         self._settle = settle_seconds
 
     def __call__(self, conn: sa.Connection, ids: Sequence[str], as_of: date) -> pl.DataFrame | None:
         """The rows of ``ids`` that exist at ``as_of`` (accounts not yet open have none),
-        or None when ``as_of`` is not the service's day."""
+        or None when ``as_of`` is not the service's day, or when a row asked for is
+        stale and ``conn`` reads an older state than the snapshot holds: the caller
+        then builds the rows from its own transaction."""
         if as_of != self._day():
             return None
         version = data_version(conn)
         with self._lock:
-            if self._key != (as_of, version):
-                self._refresh(conn, as_of, version)
-            if self._stale and not self._stale.isdisjoint(ids):
-                self._rebuild_stale(conn, as_of)
+            self._refresh(conn, as_of, version)
+            waiting = not self._stale.keys().isdisjoint(ids)
+        if waiting and not self._build_stale(conn, as_of, version):
+            return None
+        with self._lock:
+            if not self._stale.keys().isdisjoint(ids):
+                return None  # a newer load touched them again while they were built
             frame, index = self._frame, self._index
         assert frame is not None
         rows = [index[a] for a in ids if a in index]
@@ -98,20 +112,33 @@ class FeatureSnapshot:
     @property
     def stale(self) -> frozenset[str]:
         """The accounts whose rows wait to be built again."""
-        return frozenset(self._stale)
+        with self._lock:
+            return frozenset(self._stale)
+
+    def refresh(self, conn: sa.Connection) -> None:
+        """Bring the service day's snapshot up to the newest load ``conn`` sees, marking
+        the rows loads may have changed without building them (a whole build when
+        there is no other way)."""
+        with self._lock:
+            self._refresh(conn, self._day(), data_version(conn))
 
     def warm(self, conn: sa.Connection, ids: Sequence[str] = ()) -> None:
-        """Bring the service day's snapshot up to the newest load now, with the rows of
-        ``ids`` built again if stale, and every stale row once they have waited long
-        enough."""
-        day = self._day()
-        self(conn, ids, day)
+        """Bring the service day's snapshot up to the newest load now, with the stale
+        rows built again if ``ids`` has one of them or they have waited long enough."""
+        day, version = self._day(), data_version(conn)
         with self._lock:
-            if self._stale and time.monotonic() - self._stale_since >= self._settle:
-                self._rebuild_stale(conn, day)
+            self._refresh(conn, day, version)
+            due = bool(self._stale) and (
+                not self._stale.keys().isdisjoint(ids)
+                or time.monotonic() - self._stale_since >= self._settle
+            )
+        if due:
+            self._build_stale(conn, day, version)
 
     def _refresh(self, conn: sa.Connection, as_of: date, version: int) -> None:
         held = self._key
+        if held == (as_of, version):
+            return
         if held is not None and held[0] == as_of and held[1] > version:
             return  # another transaction has brought it further already
         if not self._mark_stale(conn, as_of, version):
@@ -127,25 +154,46 @@ class FeatureSnapshot:
         scope = scope_between(conn, held[1], version)
         if scope is None:
             return False
-        stale = self._stale.union(_touched(conn, scope, self._owners(scope.accounts)))
-        if len(stale) > PATCH_LIMIT:
+        touched = _touched(conn, scope, self._owners(scope.accounts))
+        if len(self._stale.keys() | set(touched)) > PATCH_LIMIT:
             return False
-        if stale and not self._stale:
+        if touched and not self._stale:
             self._stale_since = time.monotonic()
-        self._stale = stale
+        self._marks += 1
+        self._stale.update(dict.fromkeys(touched, self._marks))
         return True
 
-    def _rebuild_stale(self, conn: sa.Connection, as_of: date) -> None:
-        assert self._frame is not None
-        redo = sorted(self._stale)
-        fresh = build_features(household_slice(conn, redo, as_of_cutoff(as_of)), as_of)
-        fresh = fresh.filter(pl.col("account_id").is_in(redo))
-        kept = self._frame.filter(~pl.col("account_id").is_in(redo))
-        self._hold(pl.concat([kept, fresh]).sort("account_id"))
+    def _build_stale(self, conn: sa.Connection, as_of: date, version: int) -> bool:
+        """Build every stale row again from ``conn``, without holding the lock; False
+        when ``conn`` reads another state than the snapshot's (a row built from an
+        older one would miss a load)."""
+        with self._building:
+            with self._lock:
+                if self._key != (as_of, version):
+                    return False
+                if not self._stale:
+                    return True
+                redo, seen, held = sorted(self._stale), self._marks, self._frame
+            built = build_features(household_slice(conn, redo, as_of_cutoff(as_of)), as_of)
+            with self._lock:
+                if held is None or self._frame is not held:  # built whole meanwhile
+                    return True
+                done = [a for a in redo if self._stale.get(a, seen + 1) <= seen]
+                kept = held.filter(~pl.col("account_id").is_in(done))
+                fresh = built.filter(pl.col("account_id").is_in(done))
+                self._put(pl.concat([kept, fresh]).sort("account_id"))
+                for a in done:
+                    del self._stale[a]
+                self._stale_since = time.monotonic()
+        return True
 
     def _hold(self, frame: pl.DataFrame) -> None:
         """Keep ``frame`` as the snapshot, every row current."""
-        self._frame, self._stale = frame, set()
+        self._put(frame)
+        self._stale = {}
+
+    def _put(self, frame: pl.DataFrame) -> None:
+        self._frame = frame
         self._index = {a: i for i, a in enumerate(frame["account_id"].to_list())}
 
     def _owners(self, account_ids: frozenset[str]) -> set[str]:
