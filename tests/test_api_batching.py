@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from clearline.api.batcher import Job
 from clearline.api.db import Database
+from clearline.services import feature_snapshot
 from clearline.services.line_review import ReviewRequest
 from clearline.store import db
 from clearline.store.household import household_ids
@@ -179,3 +180,51 @@ def test_the_batcher_builds_its_next_pass_s_stale_rows_before_its_writer_turn(
     assert service.client.post(review, headers=service.headers("analyst")).status_code == 201
     assert stale_at_write == [set()]
     assert app.state.snapshot.built_for[1] == loaded.json()["load_id"]
+
+
+def test_a_review_waiting_for_stale_rows_does_not_hold_up_the_others(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = service.client.app
+    first, *others = open_accounts(service.url, 40)
+    review = f"/v1/accounts/{first}/review"
+    assert service.client.post(review, headers=service.headers("analyst")).status_code == 201
+    event = {
+        "event_id": "stale-1",
+        "account_id": first,
+        "ts": "2025-06-01T10:00:00Z",
+        "type": "purchase",
+        "amount": 12.5,
+    }
+    body = {"borrowers": [], "accounts": [], "events": [event]}
+    loaded = service.client.post("/v1/loads", headers=service.headers("admin"), json=body)
+    assert loaded.status_code == 201, loaded.text
+    with app.state.db.read() as conn:
+        app.state.snapshot.refresh(conn)
+        stale = app.state.snapshot.stale
+        other = next(a for a in others if stale.isdisjoint(household_ids(conn, a)))
+    release, building = threading.Event(), threading.Event()
+    real = feature_snapshot.build_features
+
+    def held(p, day):  # noqa: ANN001, ANN202
+        building.set()
+        release.wait(30)
+        return real(p, day)
+
+    monkeypatch.setattr(feature_snapshot, "build_features", held)
+    batcher = app.state.batcher
+    try:
+        waiting = batcher.submit(
+            Job(ReviewRequest(first, service.as_of, "key:t", "w"), "t", None, "w")
+        )
+        assert building.wait(10)  # the builder has the stale rows in hand
+        free = batcher.submit(
+            Job(ReviewRequest(other, service.as_of, "key:t", "f"), "t", None, "f")
+        )
+        assert free.result(timeout=10)[0] == 201
+        assert not waiting.done()
+    finally:
+        release.set()
+    status, answer, _ = waiting.result(timeout=30)
+    assert status == 201 and answer["decision"]["account_id"] == first
+    assert first not in app.state.snapshot.stale

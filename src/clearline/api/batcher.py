@@ -28,16 +28,15 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import islice
 from typing import Any
 
 from clearline.api.db import Database, store_answer, stored_answer
 from clearline.api.problems import ProblemError, not_found
 from clearline.api.schemas import DecisionRead, ReviewRead
 from clearline.services.deployment import Deployer, NotDeployable
+from clearline.services.household_index import HouseholdIndex
 from clearline.services.line_review import (
     Deferred,
-    MemberSource,
     NotReviewable,
     ReviewRequest,
     UnknownAccount,
@@ -69,7 +68,7 @@ class ReviewBatcher:
         snapshot: Any,
         clock: Callable[[], datetime],
         *,
-        members: MemberSource | None = None,
+        members: HouseholdIndex | None = None,
         max_batch: int = 64,
     ) -> None:
         self._db, self._deployer, self._snapshot, self._clock = db, deployer, snapshot, clock
@@ -78,6 +77,12 @@ class ReviewBatcher:
         self._queue: deque[Job] = deque()
         self._ready = threading.Condition()
         self._thread: threading.Thread | None = None
+        # The accounts of held-back requests' households, for the builder; guarded by
+        # ``_ready``.
+        self._wanted: list[str] = []
+        self._wake = threading.Event()
+        self._builder: threading.Thread | None = None
+        self._builder_failed = False
 
     def submit(self, job: Job) -> Future[Answer]:
         with self._ready:
@@ -94,36 +99,102 @@ class ReviewBatcher:
                 while not self._queue:
                     self._ready.wait()
             self._catch_up()
+            if not self._takeable():
+                with self._ready:  # every queued request waits for the builder
+                    self._ready.wait(0.05)
+                continue
             try:
                 with self._db.writer_turn():
-                    self._run(self._take())
+                    jobs = self._take()
+                    if jobs:
+                        self._run(jobs)
             except Exception as exc:  # noqa: BLE001 - the turn itself failed: answer, never hang
                 for job in self._take():
                     job.future.set_exception(exc)
 
     def _catch_up(self) -> None:
-        """Bring the feature snapshot and the household index up to the newest load,
-        with the rows the next pass will read, before the pass waits for its turn at the
-        writer. After a load that takes tens of milliseconds (a whole build, seconds),
-        which inside the pass would hold the one SQLite writer from every other pass and
-        load; the pass then finds them current, or a load newer at most."""
+        """Bring the feature snapshot (marking the rows loads may have changed) and the
+        household index up to the newest load before the pass waits for its turn at the
+        writer; after a load without a scope that is a whole build, seconds, which
+        inside the pass would hold the one SQLite writer from every other pass."""
         if self._snapshot is None or self._members is None:
             return
         try:
             with self._db.read() as conn:
                 self._members(conn, [])
-                self._snapshot.warm(conn)
-                if self._snapshot.stale:
-                    with self._ready:
-                        asked = [j.request.account_id for j in islice(self._queue, self._max)]
-                    households = self._members(conn, asked).values()
-                    self._snapshot.warm(conn, [a for ids in households for a in ids])
+                self._snapshot.refresh(conn)
         except Exception:  # noqa: BLE001 - the pass brings them up to date itself, or reports
             log.warning("could not bring the snapshot up to date before a pass", exc_info=True)
+            return
+        if self._snapshot.stale:
+            self._start_builder()
+
+    def _held_back(self) -> set[str]:
+        """The queued requests (by account) whose households have stale feature rows,
+        left queued while the builder thread makes them: a build takes tens of
+        milliseconds, which inside a pass would hold every other request of the batch
+        and, on SQLite, the one writer. (Not under ``_ready``: the snapshot's lock may
+        be held by a whole build, and ``submit`` must never wait for one.)"""
+        if self._snapshot is None or self._members is None or self._builder_failed:
+            return set()
+        stale = self._snapshot.stale
+        if not stale:
+            return set()
+        with self._ready:
+            asked = [j.request.account_id for j in self._queue]
+        households = self._members.held(asked)
+        waiting = {a: ids for a, ids in households.items() if not stale.isdisjoint(ids)}
+        if waiting:
+            with self._ready:
+                self._wanted = sorted({a for ids in waiting.values() for a in ids})
+            self._start_builder()
+            self._wake.set()
+        return set(waiting)
+
+    def _takeable(self) -> bool:
+        held = self._held_back()
+        with self._ready:
+            return any(j.request.account_id not in held for j in self._queue)
 
     def _take(self) -> list[Job]:
+        held = self._held_back()
         with self._ready:
-            return [self._queue.popleft() for _ in range(min(self._max, len(self._queue)))]
+            taken: list[Job] = []
+            left: deque[Job] = deque()
+            for job in self._queue:
+                if len(taken) < self._max and job.request.account_id not in held:
+                    taken.append(job)
+                else:
+                    left.append(job)
+            self._queue = left
+            return taken
+
+    def _start_builder(self) -> None:
+        if self._builder is None:
+            self._builder = threading.Thread(target=self._build, name="stale-rows", daemon=True)
+            self._builder.start()
+
+    def _build(self) -> None:
+        """The builder thread: makes stale feature rows while passes go on (polars and
+        the database driver let go of the interpreter lock while they work), at once
+        when a queued request waits for them, else once they have settled."""
+        assert self._snapshot is not None
+        while True:
+            self._wake.wait(timeout=0.1)
+            self._wake.clear()
+            if not self._snapshot.stale:
+                continue
+            with self._ready:
+                wanted = list(self._wanted)
+            try:
+                with self._db.read() as conn:
+                    self._snapshot.warm(conn, wanted)
+                self._builder_failed = False
+            except Exception:  # noqa: BLE001 - held-back requests then build their own rows
+                log.warning("could not build stale feature rows", exc_info=True)
+                self._builder_failed = True
+            with self._ready:
+                self._ready.notify_all()
 
     def _run(self, jobs: list[Job]) -> None:
         try:

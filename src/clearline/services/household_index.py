@@ -39,6 +39,13 @@ class HouseholdIndex:
             key, members = self._key, self._members
         return {a: members[key[a]] for a in account_ids if a in key}
 
+    def held(self, account_ids: Collection[str]) -> dict[str, list[str]]:
+        """The same from the index as last read, without asking for newer loads: for
+        scheduling reviews, never for deciding them."""
+        with self._lock:
+            key, members = self._key, self._members
+        return {a: members[key[a]] for a in account_ids if a in key}
+
     def _unchanged(self, conn: sa.Connection, version: int) -> bool:
         """Whether the loads since the index was read left membership as it was (and
         if so, the index now stands for ``version``)."""
