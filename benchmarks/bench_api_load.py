@@ -30,7 +30,8 @@ does, which must add nothing (``--no-events`` leaves this out, e.g. against a co
 whose loads could not refer to stored accounts). Last, reviews at half their peak and
 the feed at ``--feed-rate`` loads/s (default 10) run together, an open loop each: after
 every load each worker brings its feature snapshot up to date, and this shows what
-that costs the reviews (``--feed-rate 0`` leaves it out). Afterwards it checks that every
+that costs the reviews (``--feed-rate 0`` leaves it out; ``--beside-rate`` sets the
+reviews' rate, the same for both codes with ``--against``). Afterwards it checks that every
 response was 2xx, that the ``decisions`` table holds exactly the decisions the 201
 responses returned (1 + household each; no lost and no unacknowledged writes), that
 each has its audit entry, that the ``events`` table holds exactly the events sent, each
@@ -205,6 +206,12 @@ def main() -> int:
         default=10.0,
         help="loads/s of the feed beside reviews at half their peak (0: leave that out)",
     )
+    ap.add_argument(
+        "--beside-rate",
+        type=float,
+        help="reviews/s beside the feed (default: half their peak); give one rate to "
+        "compare codes with --against, since each run measures its own peak",
+    )
     ap.add_argument("--summary", help=argparse.SUPPRESS)  # JSON of the headline figures
     args = ap.parse_args()
     if args.against:
@@ -346,8 +353,11 @@ def measure(
         )
         show(e70, "loads")
         if args.feed_rate > 0:
+            rate, what = 0.5 * peak.rate, "50 % of peak"
+            if args.beside_rate:
+                rate, what = args.beside_rate, "asked"
             print(
-                f"\n-- REVIEWS BESIDE THE FEED: reviews at 50 % of their peak while "
+                f"\n-- REVIEWS BESIDE THE FEED: reviews at {rate:,.1f}/s ({what}) while "
                 f"{args.feed_rate:g} event loads/s arrive (each worker brings its feature "
                 f"snapshot up to date after every load)"
             )
@@ -357,9 +367,9 @@ def measure(
             both = phases(
                 [
                     (
-                        lambda r, cs: open_loop(r, cs, review, 0.5 * peak.rate, s, True),
+                        lambda r, cs: open_loop(r, cs, review, rate, s, True),
                         "review beside feed",
-                        f"open loop at {0.5 * peak.rate:,.1f}/s (50 % of peak), {c} connections",
+                        f"open loop at {rate:,.1f}/s ({what}), {c} connections",
                         c,
                     ),
                     (
