@@ -94,7 +94,7 @@ class FeatureSnapshot:
         with self._lock:
             self._refresh(conn, as_of, version)
             waiting = not self._stale.keys().isdisjoint(ids)
-        if waiting and not self._build_stale(conn, as_of, version):
+        if waiting and not self._build_stale(conn, as_of, version, ids):
             return None
         with self._lock:
             if not self._stale.keys().isdisjoint(ids):
@@ -163,12 +163,17 @@ class FeatureSnapshot:
         self._stale.update(dict.fromkeys(touched, self._marks))
         return True
 
-    def _build_stale(self, conn: sa.Connection, as_of: date, version: int) -> bool:
-        """Build every stale row again from ``conn``, without holding the lock; False
-        when ``conn`` reads another state than the snapshot's (a row built from an
-        older one would miss a load)."""
+    def _build_stale(
+        self, conn: sa.Connection, as_of: date, version: int, ids: Sequence[str] | None = None
+    ) -> bool:
+        """Build every stale row again from ``conn``, without holding the lock, unless
+        another build has meanwhile made the rows of ``ids``; False when ``conn`` reads
+        another state than the snapshot's (a row built from an older one would miss a
+        load)."""
         with self._building:
             with self._lock:
+                if ids is not None and self._stale.keys().isdisjoint(ids):
+                    return True
                 if self._key != (as_of, version):
                     return False
                 if not self._stale:
