@@ -17,6 +17,10 @@ cost of a pass (locking, scoring, deciding, committing) is paid once per batch r
 than once per request. A request whose household is already in the batch waits for the
 next one, so it sees this batch's decisions; a request that breaks a batch is retried
 alone, so it cannot take others down with it.
+
+After a load, the feature rows it may have changed are built again by a second thread
+per worker (see :meth:`ReviewBatcher._build`), beside the passes: only the requests
+whose households have such rows wait for it.
 """
 
 from __future__ import annotations
