@@ -270,7 +270,9 @@ def test_stale_rows_are_built_together_when_asked_for_or_once_they_have_settled(
     untouched = portfolio.accounts.filter(
         ~pl.col("account_id").is_in([first, second])
         & ~pl.col("borrower_id").is_in(
-            portfolio.accounts.filter(pl.col("account_id").is_in([first, second]))["borrower_id"]
+            portfolio.accounts.filter(pl.col("account_id").is_in([first, second]))[
+                "borrower_id"
+            ].implode()
         )
     )["account_id"]
     lookup(untouched.head(50).to_list())
