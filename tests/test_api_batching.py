@@ -148,15 +148,13 @@ def test_a_writer_turn_keeps_sqlite_s_writer_for_its_thread_only(tmp_path: Path)
     other.dispose()
 
 
-def test_the_batcher_builds_its_next_pass_s_stale_rows_before_its_writer_turn(
-    service: Service, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    app = service.client.app
-    account = open_accounts(service.url, 1)[0]
+def _reviewed_then_loaded(service: Service, account: str, event_id: str):  # noqa: ANN202
+    """Review ``account`` (the worker builds its snapshot), then load one purchase on
+    it, which marks its household's rows stale; the load's answer."""
     review = f"/v1/accounts/{account}/review"
     assert service.client.post(review, headers=service.headers("analyst")).status_code == 201
     event = {
-        "event_id": "after-1",
+        "event_id": event_id,
         "account_id": account,
         "ts": "2025-06-01T10:00:00Z",
         "type": "purchase",
@@ -165,6 +163,16 @@ def test_the_batcher_builds_its_next_pass_s_stale_rows_before_its_writer_turn(
     body = {"borrowers": [], "accounts": [], "events": [event]}
     loaded = service.client.post("/v1/loads", headers=service.headers("admin"), json=body)
     assert loaded.status_code == 201, loaded.text
+    return loaded
+
+
+def test_the_batcher_builds_its_next_pass_s_stale_rows_before_its_writer_turn(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = service.client.app
+    account = open_accounts(service.url, 1)[0]
+    review = f"/v1/accounts/{account}/review"
+    loaded = _reviewed_then_loaded(service, account, "after-1")
     database = Database(service.url)
     with database.read() as conn:
         household = set(household_ids(conn, account))
@@ -187,18 +195,7 @@ def test_a_review_waiting_for_stale_rows_does_not_hold_up_the_others(
 ) -> None:
     app = service.client.app
     first, *others = open_accounts(service.url, 40)
-    review = f"/v1/accounts/{first}/review"
-    assert service.client.post(review, headers=service.headers("analyst")).status_code == 201
-    event = {
-        "event_id": "stale-1",
-        "account_id": first,
-        "ts": "2025-06-01T10:00:00Z",
-        "type": "purchase",
-        "amount": 12.5,
-    }
-    body = {"borrowers": [], "accounts": [], "events": [event]}
-    loaded = service.client.post("/v1/loads", headers=service.headers("admin"), json=body)
-    assert loaded.status_code == 201, loaded.text
+    _reviewed_then_loaded(service, first, "stale-1")
     with app.state.db.read() as conn:
         app.state.snapshot.refresh(conn)
         stale = app.state.snapshot.stale

@@ -312,16 +312,22 @@ def _purchase_load(portfolio: Portfolio, account: str, event_id: str) -> Portfol
     )
 
 
+def _built(trained: Trained, db_url: str) -> tuple[Portfolio, FeatureSnapshot, sa.Engine]:
+    """The trained portfolio ingested, a snapshot of it built whole, and an engine."""
+    portfolio = read_portfolio(trained.portfolio_dir)
+    db.ingest(portfolio, db_url)
+    snapshot = FeatureSnapshot(db_url, lambda: trained.as_of)
+    engine = db.make_engine(db_url)
+    with engine.connect() as conn, conn.begin():
+        snapshot(conn, [], trained.as_of)
+    return portfolio, snapshot, engine
+
+
 def test_a_row_a_newer_load_touches_while_it_is_built_stays_stale(
     trained: Trained, db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    portfolio = read_portfolio(trained.portfolio_dir)
-    db.ingest(portfolio, db_url)
+    portfolio, snapshot, engine = _built(trained, db_url)
     as_of = trained.as_of
-    snapshot = FeatureSnapshot(db_url, lambda: as_of)
-    engine = db.make_engine(db_url)
-    with engine.connect() as conn, conn.begin():
-        snapshot(conn, [], as_of)
     first, second = portfolio.accounts["account_id"].head(2)
     db.ingest(_purchase_load(portfolio, first, "mid-1"), db_url, migrate=False)
     db.ingest(_purchase_load(portfolio, second, "mid-2"), db_url, migrate=False)
@@ -351,13 +357,8 @@ def test_a_row_a_newer_load_touches_while_it_is_built_stays_stale(
 def test_a_transaction_older_than_the_snapshot_gets_no_stale_row_and_builds_none(
     trained: Trained, db_url: str
 ) -> None:
-    portfolio = read_portfolio(trained.portfolio_dir)
-    db.ingest(portfolio, db_url)
+    portfolio, snapshot, engine = _built(trained, db_url)
     as_of = trained.as_of
-    snapshot = FeatureSnapshot(db_url, lambda: as_of)
-    engine = db.make_engine(db_url)
-    with engine.connect() as conn, conn.begin():
-        snapshot(conn, [], as_of)
     account = portfolio.accounts["account_id"][0]
     with engine.connect() as old, old.begin():
         assert snapshot(old, [account], as_of) is not None  # its version is read here

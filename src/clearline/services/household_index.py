@@ -36,8 +36,7 @@ class HouseholdIndex:
         with self._lock:
             if version != self._version and not self._unchanged(conn, version):
                 self._read(conn, version)
-            key, members = self._key, self._members
-        return {a: members[key[a]] for a in account_ids if a in key}
+        return self.held(account_ids)
 
     def held(self, account_ids: Collection[str]) -> dict[str, list[str]]:
         """The same from the index as last read, without asking for newer loads: for
