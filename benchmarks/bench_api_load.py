@@ -208,7 +208,7 @@ def main() -> int:
     )
     ap.add_argument(
         "--beside-rate",
-        type=float,
+        type=_rate,
         help="reviews/s beside the feed (default: half their peak); give one rate to "
         "compare codes with --against, since each run measures its own peak",
     )
@@ -463,6 +463,17 @@ def _connections(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"a level is a number of connections >= 1, got {text!r}")
     return int(text)
+
+
+def _rate(text: str) -> float:
+    """A ``--beside-rate``: reviews per second, above 0."""
+    try:
+        rate = float(text)
+    except ValueError:
+        rate = math.nan
+    if not rate > 0 or math.isinf(rate):
+        raise argparse.ArgumentTypeError(f"a rate is a number of reviews/s above 0, got {text!r}")
+    return rate
 
 
 def _without(argv: list[str], *options: str) -> list[str]:
