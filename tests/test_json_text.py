@@ -76,3 +76,10 @@ def test_ints_bools_nulls_and_nesting_match_polars() -> None:
     nested = frame.select(pl.struct(pl.all(), inner=pl.struct("i", "f")).struct.json_encode())
     rows = [{**r, "inner": {"i": r["i"], "f": r["f"]}} for r in frame.to_dicts()]
     assert [json_text.dumps(r) for r in rows] == nested.to_series().to_list()
+
+
+def test_the_widest_integers_match_polars() -> None:
+    column = pl.Series("i", [-(2**63), 2**63 - 1], dtype=pl.Int64)
+    assert python_text(column) == polars_text(column)
+    column = pl.Series("u", [2**64 - 1], dtype=pl.UInt64)
+    assert python_text(column) == polars_text(column)
