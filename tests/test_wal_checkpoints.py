@@ -1,10 +1,12 @@
-"""The service's WAL checkpoints run after a write lets go of SQLite's writer, and the log
-stays bounded when the other worker is always writing (clearline.api.wal)."""
+"""The service's WAL checkpoints run after a write lets go of SQLite's writer, on a thread
+of their own, and the log stays bounded when the other worker is always writing
+(clearline.api.wal)."""
 
 from __future__ import annotations
 
 import fcntl
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -66,12 +68,42 @@ def test_a_checkpoint_runs_once_the_writer_is_let_go(
     run = db._wal.run  # type: ignore[union-attr]
     monkeypatch.setattr(db._wal, "run", lambda: (seen.append(_lock_held(db)), run()))
     _insert(db)
+    assert db._wal.wait_idle(5)  # type: ignore[union-attr]
     assert seen == [False]
     with db.writer_turn():  # a batch: its writes inside, the checkpoint after the turn
         _insert(db)
         _insert(db)
+        assert db._wal.wait_idle(5)  # type: ignore[union-attr]
         assert seen == [False]
+    assert db._wal.wait_idle(5)  # type: ignore[union-attr]
     assert seen == [False, False]
+    db.dispose()
+
+
+def test_a_write_does_not_wait_for_its_checkpoint(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = Database(url, checkpoint_every_s=0.0)
+    wal = db._wal
+    assert wal is not None
+    started, release = threading.Event(), threading.Event()
+    run = wal.run
+
+    def slow() -> None:
+        started.set()
+        release.wait(10)
+        run()
+
+    monkeypatch.setattr(wal, "run", slow)
+    writer = threading.Thread(target=_insert, args=(db,))
+    writer.start()
+    assert started.wait(5)
+    writer.join(5)
+    returned_first = not writer.is_alive()
+    release.set()
+    writer.join()
+    assert returned_first, "the write waited for its checkpoint"
+    assert wal.wait_idle(5)
     db.dispose()
 
 
@@ -82,6 +114,7 @@ def test_checkpoints_are_spaced_by_the_interval(url: str, monkeypatch: pytest.Mo
     monkeypatch.setattr(db._wal, "run", lambda: (calls.append(1), run()))
     for _ in range(5):
         _insert(db)
+    assert db._wal.wait_idle(5)  # type: ignore[union-attr]
     assert calls == [1]  # the first write's; the next is due in an hour
     db.dispose()
 
@@ -93,6 +126,7 @@ def test_a_long_log_is_checkpointed_before_the_writer_is_let_go(
     wal = db._wal
     assert wal is not None
     _insert(db)  # its checkpoint after the turn; the next is due in an hour
+    assert wal.wait_idle(5)
     seen: list[bool] = []
     run = wal.run
     monkeypatch.setattr(wal, "run", lambda: (seen.append(_lock_held(db)), run()))

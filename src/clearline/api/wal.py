@@ -6,8 +6,12 @@ pages. With ``synchronous=NORMAL`` it syncs the log and the database file to dis
 10 ms on this machine, while the writer's turn is held and the other worker waits (in
 process, a 16-review pass's commit took 0.6 ms at the median and 11 ms at the 90th
 percentile). So the service's own connections switch it off, and each write, once it
-has let go of the turn, runs a passive checkpoint if the last one is ``every_s`` old:
-the copy and the syncs then overlap the other worker's pass.
+has let go of the turn, asks for a passive checkpoint if the last one is ``every_s``
+old. A thread of its own runs it: the copy and the syncs then overlap the other
+worker's pass and this worker's next one, and the answers of the write that asked wait
+for neither (run by the batcher's thread, a checkpoint of about 4 ms held up every
+second pass's answers under load). sqlite3 lets go of the interpreter lock while it
+works.
 
 A passive checkpoint copies what is committed and leaves the log where it is; the log
 starts again from its beginning only when a write finds it wholly copied. With two
@@ -40,6 +44,11 @@ class WalCheckpoints:
         # waiting for a pooled connection that requests need.
         self._conn: sqlite3.Connection | None = None
         self._running = threading.Lock()
+        # Checkpoints asked for and done, counted, so a wait sees every one through.
+        self._asked = self._done = 0
+        self._changed = threading.Condition()
+        self._closed = False
+        self._thread: threading.Thread | None = None
         sa.event.listen(engine, "connect", _no_automatic_checkpoint)
 
     def before_release(self) -> None:
@@ -48,9 +57,38 @@ class WalCheckpoints:
             self.run()
 
     def after_release(self) -> None:
-        """Once the turn is let go: checkpoint if the last one is old enough."""
-        if time.monotonic() - self._last >= self.every_s:
+        """Once the turn is let go: ask the checkpointer thread for a checkpoint if the
+        last one is old enough."""
+        if time.monotonic() - self._last < self.every_s:
+            return
+        self._last = time.monotonic()  # spaced from the asking: one per interval
+        with self._changed:
+            if self._closed:
+                return
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._checkpointer, name="wal-checkpoint", daemon=True
+                )
+                self._thread.start()
+            self._asked += 1
+            self._changed.notify_all()
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Wait until every checkpoint asked for is done (False on timeout)."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self._done == self._asked, timeout)
+
+    def _checkpointer(self) -> None:
+        while True:
+            with self._changed:
+                self._changed.wait_for(lambda: self._done < self._asked or self._closed)
+                if self._closed:
+                    return
+                asked = self._asked  # one checkpoint serves every ask made before it
             self.run()
+            with self._changed:
+                self._done = asked
+                self._changed.notify_all()
 
     def run(self) -> None:
         if not self._running.acquire(blocking=False):
@@ -71,6 +109,11 @@ class WalCheckpoints:
             self.frames = frames
 
     def close(self) -> None:
+        with self._changed:
+            self._closed = True
+            self._changed.notify_all()
+        if self._thread is not None:
+            self._thread.join()
         with self._running:
             if self._conn is not None:
                 self._conn.close()
