@@ -7,11 +7,11 @@ pages. With ``synchronous=NORMAL`` it syncs the log and the database file to dis
 process, a 16-review pass's commit took 0.6 ms at the median and 11 ms at the 90th
 percentile). So the service's own connections switch it off, and each write, once it
 has let go of the turn, asks for a passive checkpoint if the last one is ``every_s``
-old. A thread of its own runs it: the copy and the syncs then overlap the other
-worker's pass and this worker's next one, and the answers of the write that asked wait
-for neither (run by the batcher's thread, a checkpoint of about 4 ms held up every
-second pass's answers under load). sqlite3 lets go of the interpreter lock while it
-works.
+old. A thread of its own runs it, so the copy and the syncs overlap the other worker's
+pass and this worker's next one (sqlite3 lets go of the interpreter lock while it
+works). Run by the writing thread, as before, a checkpoint of about 4 ms held up the
+review batcher's next turn about every other pass under load, and the answer of a plain
+write (a load, a key).
 
 A passive checkpoint copies what is committed and leaves the log where it is; the log
 starts again from its beginning only when a write finds it wholly copied. With two
