@@ -176,3 +176,25 @@ def test_a_checkpoint_already_running_in_the_process_is_not_waited_for(url: str)
     wal.run()
     assert wal._last > float("-inf")
     db.dispose()
+
+
+def test_the_checkpointer_thread_outlives_a_failed_checkpoint(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = Database(url, checkpoint_every_s=0.0)
+    wal = db._wal
+    assert wal is not None
+    calls: list[int] = []
+
+    def failing() -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise OSError("disk went away")
+
+    monkeypatch.setattr(wal, "run", failing)
+    _insert(db)
+    assert wal.wait_idle(5)
+    _insert(db)
+    assert wal.wait_idle(5)
+    assert calls == [1, 1]
+    db.dispose()

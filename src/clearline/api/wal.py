@@ -85,10 +85,14 @@ class WalCheckpoints:
                 if self._closed:
                     return
                 asked = self._asked  # one checkpoint serves every ask made before it
-            self.run()
-            with self._changed:
-                self._done = asked
-                self._changed.notify_all()
+            try:
+                self.run()
+            except Exception:  # noqa: BLE001 - a dead thread would stop every later checkpoint
+                log.warning("WAL checkpoint failed", exc_info=True)
+            finally:
+                with self._changed:
+                    self._done = asked
+                    self._changed.notify_all()
 
     def run(self) -> None:
         if not self._running.acquire(blocking=False):
