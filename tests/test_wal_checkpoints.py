@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from clearline.api.db import Database
+from clearline.api.wal import WalCheckpoints
 from clearline.store.db import make_engine
 
 PAGE = 4096
@@ -31,6 +32,13 @@ def url(tmp_path: Path) -> str:
 def _insert(db: Database, pages: int = 3) -> None:
     with db.write() as conn:
         conn.exec_driver_sql("INSERT INTO scratch (blob) VALUES (?)", (os.urandom(pages * PAGE),))
+
+
+def _service(url: str, every_s: float = 0.05) -> tuple[Database, WalCheckpoints]:
+    """The service's database handle on ``url`` and its checkpoints."""
+    db = Database(url, checkpoint_every_s=every_s)
+    assert db._wal is not None
+    return db, db._wal
 
 
 def _lock_held(db: Database) -> bool:
@@ -83,9 +91,7 @@ def test_a_checkpoint_runs_once_the_writer_is_let_go(
 def test_a_write_does_not_wait_for_its_checkpoint(
     url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    db = Database(url, checkpoint_every_s=0.0)
-    wal = db._wal
-    assert wal is not None
+    db, wal = _service(url, 0.0)
     started, release = threading.Event(), threading.Event()
     run = wal.run
 
@@ -122,9 +128,7 @@ def test_checkpoints_are_spaced_by_the_interval(url: str, monkeypatch: pytest.Mo
 def test_a_long_log_is_checkpointed_before_the_writer_is_let_go(
     url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    db = Database(url, checkpoint_every_s=3600.0)
-    wal = db._wal
-    assert wal is not None
+    db, wal = _service(url, 3600.0)
     _insert(db)  # its checkpoint after the turn; the next is due in an hour
     assert wal.wait_idle(5)
     seen: list[bool] = []
@@ -149,7 +153,9 @@ def test_the_log_stays_bounded_while_the_other_worker_always_writes(
     limit = 60 if bounded else 10**9
     for db in (a, b):
         db._wal.limit_frames = limit  # type: ignore[union-attr]
-    _insert(a)
+    for db in (a, b):  # each one's first write asks its thread for a checkpoint, the
+        _insert(db)  # last for an hour: done before the hand-called ones begin
+        assert db._wal.wait_idle(5)  # type: ignore[union-attr]
     for _ in range(40):
         for me, other in ((a, b), (b, a)):
             with me.write() as conn:
@@ -167,9 +173,7 @@ def test_the_log_stays_bounded_while_the_other_worker_always_writes(
 
 
 def test_a_checkpoint_already_running_in_the_process_is_not_waited_for(url: str) -> None:
-    db = Database(url)
-    wal = db._wal
-    assert wal is not None
+    db, wal = _service(url)
     with wal._running:  # another thread of this worker is checkpointing
         wal.run()  # returns at once instead of waiting
         assert wal._last == float("-inf")
@@ -181,9 +185,7 @@ def test_a_checkpoint_already_running_in_the_process_is_not_waited_for(url: str)
 def test_the_checkpointer_thread_outlives_a_failed_checkpoint(
     url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    db = Database(url, checkpoint_every_s=0.0)
-    wal = db._wal
-    assert wal is not None
+    db, wal = _service(url, 0.0)
     calls: list[int] = []
 
     def failing() -> None:

@@ -9,9 +9,9 @@ percentile). So the service's own connections switch it off, and each write, onc
 has let go of the turn, asks for a passive checkpoint if the last one is ``every_s``
 old. A thread of its own runs it, so the copy and the syncs overlap the other worker's
 pass and this worker's next one (sqlite3 lets go of the interpreter lock while it
-works). Run by the writing thread, as before, a checkpoint of about 4 ms held up the
-review batcher's next turn about every other pass under load, and the answer of a plain
-write (a load, a key).
+works). When the writing thread ran it, a checkpoint of about 4 ms held up the review
+batcher's next turn about every other pass under load, and the answer of a plain write
+(a load, a key).
 
 A passive checkpoint copies what is committed and leaves the log where it is; the log
 starts again from its beginning only when a write finds it wholly copied. With two
