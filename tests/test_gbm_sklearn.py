@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
+import pytest
 from sklearn.base import clone
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -59,7 +60,8 @@ def test_the_same_seed_gives_the_same_model() -> None:
 def test_string_class_labels_keep_the_second_class_as_the_event() -> None:
     X, y = _mixed(800)
     labels = np.where(y == 1, "bad", "good")  # sorted: classes_ = [bad, good]
-    m = GBMChallenger(n_estimators=40).fit(X, labels)
+    with pytest.warns(UserWarning, match="y == 'good' as the event"):
+        m = GBMChallenger(n_estimators=40).fit(X, labels)
     assert list(m.classes_) == ["bad", "good"]
     p_good = m.predict_proba(X)[:, 1]
     assert p_good[labels == "good"].mean() > p_good[labels == "bad"].mean()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import polars as pl
@@ -199,9 +201,21 @@ def test_polars_pandas_and_numpy_inputs_give_the_same_scores() -> None:
 def test_string_labels_make_the_second_sorted_class_the_event() -> None:
     X, y = make_data(n=1500, seed=4)
     labels = np.where(y == 1, "yes", "no")  # sorted: "no", "yes" -> "yes" is the event
-    sc = Scorecard().fit(X, labels)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "yes" is no good outcome: nothing to warn about
+        sc = Scorecard().fit(X, labels)
     assert list(sc.classes_) == ["no", "yes"]
     assert np.allclose(sc.predict_proba(X), Scorecard().fit(X, y).predict_proba(X))
+
+
+@pytest.mark.parametrize(("bad", "good"), [("bad", "good"), ("Charged Off", "Fully Paid")])
+def test_a_good_outcome_sorted_second_is_named_in_a_warning(bad: str, good: str) -> None:
+    # German credit's own target reads "good"/"bad": sorted, "good" becomes the event.
+    X, y = make_data(n=1500, seed=4)
+    labels = np.where(y == 1, bad, good)
+    with pytest.warns(UserWarning, match=f"y == '{good}' as the event.*pass y == '{bad}'"):
+        sc = Scorecard().fit(X, labels)
+    assert list(sc.classes_) == [bad, good]  # scikit-learn's order is kept: AUC stays right
 
 
 def test_columns_are_found_by_name_and_extra_columns_are_ignored(fitted) -> None:

@@ -127,5 +127,47 @@ def encode_y(sc: Any, y: Any, n_rows: int) -> np.ndarray:
         )
     if len(classes) < 2:
         raise ValueError(f"y must be binary but has only 1 class ({classes[0]!r})")
+    _warn_if_good_is_the_event(type(sc).__name__, classes)
     sc.classes_ = classes
     return (arr == classes[1]).astype(np.float64)
+
+
+#: Labels of a good outcome. Text labels are sorted, as scikit-learn sorts them, and the
+#: second is the event the model scores as bad; for "bad"/"good" or "Charged Off"/"Fully
+#: Paid" that second label is the good one.
+_GOOD_OUTCOMES = frozenset(
+    {
+        "good",
+        "paid",
+        "repaid",
+        "fully paid",
+        "paid off",
+        "current",
+        "performing",
+        "non-default",
+        "nondefault",
+        "no default",
+        "not default",
+        "creditworthy",
+    }
+)
+
+
+def _warn_if_good_is_the_event(model: str, classes: np.ndarray) -> None:
+    """Warn when the event (``classes_[1]``) is a label that names a good outcome: the
+    fit still works and its AUC is right, but its points would favour the bad outcome
+    and each reason would name what makes a borrower look good."""
+    if not isinstance(classes[1], str):
+        return
+    event, other = str(classes[1]), str(classes[0])  # np.str_ would print as np.str_(...)
+    if event.strip().lower() not in _GOOD_OUTCOMES:
+        return
+    warnings.warn(
+        f"{model} scores y == {event!r} as the event (the bad outcome): it is classes_[1], "
+        f"the second label in scikit-learn's sorted order, and {event!r} looks like a good "
+        f"outcome, so the points would favour the bad outcome and each reason would name "
+        f"what makes a borrower look good. To score {other!r} as bad, pass y == {other!r} "
+        f"(1 = bad, 0 = good).",
+        UserWarning,
+        stacklevel=4,
+    )
