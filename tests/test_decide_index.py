@@ -142,3 +142,17 @@ def test_score_accounts_indices_decide_exactly_like_its_reason_names(kind: str) 
     by_index = decide(features, scored.drop("score_reasons"), pol, score_features=names, **kw)
     assert by_index.equals(by_name)
     assert by_name["reasons"].str.contains("IND_DPD_WORST").any()  # reasons were used
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 300, 5_000])
+def test_dense_ids_index_the_sorted_distinct_keys_whether_it_counts_or_sorts(n: int) -> None:
+    # Small batches sort and big ones count (reasons, paths); both must give np.unique's.
+    from clearline.core.policy.reasoning import dense
+
+    rng = np.random.default_rng(n)
+    for space in (7, 300, 15**4, 1 << 20):
+        keys = rng.integers(0, space, n)
+        ids, distinct = dense(keys, space)
+        want_distinct, want_ids = np.unique(keys, return_inverse=True)
+        assert np.array_equal(distinct, want_distinct)
+        assert np.array_equal(ids, want_ids)

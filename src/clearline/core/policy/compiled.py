@@ -8,7 +8,8 @@ code and layer, so one gather per column replaces a chain of ``when/then``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -46,6 +47,9 @@ class Compiled:
     macro_action: np.ndarray  # per grade, -1 where no entry
     macro_factor: np.ndarray
     fields: frozenset[str]  # every feature the conditions read
+    # Tables derived from the ones above on first use (``kernel.matrix_table``): every
+    # review of one household would otherwise rebuild them.
+    derived: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def n_rules(self) -> int:

@@ -113,11 +113,17 @@ def matrix_table(c: Compiled) -> tuple[np.ndarray, np.ndarray]:
     is below, i.e. on its bin among the distinct thresholds. The scan is run once on
     one representative per (grade, bin) to fill the table.
     """
-    cuts = np.unique(c.entry_below[np.isfinite(c.entry_below)])
-    reps = np.concatenate([[-np.inf], cuts])
-    n_bins, n_grades = reps.shape[0], len(c.grade_names)
-    grid_g = np.repeat(np.arange(n_grades, dtype=np.int8), n_bins)
-    return cuts, _entries_by_scan(c, grid_g, np.tile(reps, n_grades))
+    found = c.derived.get("matrix_table")
+    if found is None:
+        cuts = np.unique(c.entry_below[np.isfinite(c.entry_below)])
+        reps = np.concatenate([[-np.inf], cuts])
+        n_bins, n_grades = reps.shape[0], len(c.grade_names)
+        grid_g = np.repeat(np.arange(n_grades, dtype=np.int8), n_bins)
+        table = _entries_by_scan(c, grid_g, np.tile(reps, n_grades))
+        for shared in (cuts, table):
+            shared.flags.writeable = False  # every later decide reads these arrays
+        found = c.derived["matrix_table"] = (cuts, table)
+    return found  # type: ignore[no-any-return]
 
 
 def matrix_entries(c: Compiled, g: np.ndarray, util: np.ndarray) -> np.ndarray:
