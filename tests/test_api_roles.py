@@ -10,6 +10,7 @@ caller, so a failure says which endpoint let whom in or kept whom out.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -229,6 +230,26 @@ def test_every_route_checks_exactly_one_known_permission(bare_app: FastAPI) -> N
         found = permissions_of(route)
         assert len(found) == 1, f"{sorted(route.methods)} {route.path} has permits {found}"
         assert found[0] in PERMISSIONS, f"{route.path}: unknown permission {found[0]}"
+
+
+def test_every_dependency_of_every_route_is_async(bare_app: FastAPI) -> None:
+    # FastAPI runs a plain-def dependency on its thread pool: about 0.4 ms per request,
+    # and a fight for the interpreter lock with the review batcher. Endpoints that read
+    # the database may be plain def (that is what the pool is for); their checks not.
+    def sync_dependencies(dependant: Any) -> Iterator[str]:
+        for dep in dependant.dependencies:
+            call = dep.call
+            if call is not None and not (
+                inspect.iscoroutinefunction(call)
+                or inspect.iscoroutinefunction(type(call).__call__)  # an object with async __call__
+            ):
+                yield getattr(call, "__qualname__", repr(call))
+            yield from sync_dependencies(dep)
+
+    routes = api_routes(bare_app)
+    assert routes
+    found = {(r.path, name) for r in routes for name in sync_dependencies(r.dependant)}
+    assert not found, sorted(found)
 
 
 def test_every_permission_guards_a_route_and_names_known_roles(bare_app: FastAPI) -> None:

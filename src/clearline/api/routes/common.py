@@ -36,10 +36,13 @@ def repeated_query(request: Request) -> list[str]:
     return sorted({k for k in params if len(params.getlist(k)) > 1})
 
 
-def query_given_once(request: Request) -> None:
+async def query_given_once(request: Request) -> None:
     """Every query parameter here is one value. Starlette would keep the last of
     ``?offset=5&offset=0`` and drop the rest unseen; a client sending two has a bug
-    worth hearing about, so the request is refused (422) naming the parameter."""
+    worth hearing about, so the request is refused (422) naming the parameter.
+
+    ``async``, as every dependency here: it does no I/O, and FastAPI runs a plain
+    ``def`` on its thread pool, a hop of about 0.4 ms on every request."""
     if twice := repeated_query(request):
         raise RequestValidationError(
             [
