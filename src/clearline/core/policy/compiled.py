@@ -8,8 +8,7 @@ code and layer, so one gather per column replaces a chain of ``when/then``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -47,9 +46,8 @@ class Compiled:
     macro_action: np.ndarray  # per grade, -1 where no entry
     macro_factor: np.ndarray
     fields: frozenset[str]  # every feature the conditions read
-    # Tables derived from the ones above on first use (``kernel.matrix_table``): every
-    # review of one household would otherwise rebuild them.
-    derived: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    matrix_cuts: np.ndarray  # the distinct finite band thresholds, ascending
+    matrix_table: np.ndarray  # matrix entry per (grade, utilisation bin): see _matrix
 
     @property
     def n_rules(self) -> int:
@@ -58,6 +56,35 @@ class Compiled:
 
 def _f(x: float | None) -> float:
     return np.nan if x is None else float(x)
+
+
+def entries_by_scan(
+    entry_grade: np.ndarray, entry_below: np.ndarray, g: np.ndarray, util: np.ndarray
+) -> np.ndarray:
+    """Matrix entry per row: the first entry of its grade whose band holds, -1 if none."""
+    entry = np.full(g.shape[0], -1, dtype=np.int16)
+    for k in range(len(entry_grade) - 1, -1, -1):
+        m = g == entry_grade[k]
+        if np.isfinite(entry_below[k]):
+            m &= util < entry_below[k]  # null utilisation falls to the catch-all band
+        entry[m] = k
+    return entry
+
+
+def _matrix(
+    entry_grade: np.ndarray, entry_below: np.ndarray, n_grades: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(cuts, table)``: the matrix entry of grade ``g`` in utilisation bin ``b`` is
+    ``table[g * (len(cuts) + 1) + b]``, bin ``b`` holding ``[cuts[b-1], cuts[b])``.
+
+    The entry depends only on the grade and on which band thresholds the utilisation
+    is below, i.e. on its bin among the distinct thresholds. The scan is run once on
+    one representative per (grade, bin) to fill the table.
+    """
+    cuts = np.unique(entry_below[np.isfinite(entry_below)])
+    reps = np.concatenate([[-np.inf], cuts])
+    grid_g = np.repeat(np.arange(n_grades, dtype=np.int8), reps.shape[0])
+    return cuts, entries_by_scan(entry_grade, entry_below, grid_g, np.tile(reps, n_grades))
 
 
 def compile_policy(policy: Policy) -> Compiled:
@@ -82,6 +109,11 @@ def compile_policy(policy: Policy) -> Compiled:
     exprs = tuple(r.expr for r in rules)
     biz_exprs = tuple(b.expr for b in biz)
     fields = frozenset().union(*(E.field_names(x) for x in (*exprs, *biz_exprs)))
+    entry_grade = np.array([gi for gi, _, _ in entries], dtype=np.int8)
+    entry_below = np.array(
+        [np.inf if e.utilisation_below is None else e.utilisation_below for _, _, e in entries]
+    )
+    cuts, table = _matrix(entry_grade, entry_below, len(names))
     compiled = Compiled(
         rule_ids=tuple(r.id for r in rules),
         rule_exprs=exprs,
@@ -89,10 +121,10 @@ def compile_policy(policy: Policy) -> Compiled:
         grade_min_score=np.array([_f(g.min_score) for g in policy.grades]),
         grade_max_pd=np.array([_f(g.max_pd) for g in policy.grades]),
         entries=entries,
-        entry_grade=np.array([gi for gi, _, _ in entries], dtype=np.int8),
-        entry_below=np.array(
-            [np.inf if e.utilisation_below is None else e.utilisation_below for _, _, e in entries]
-        ),
+        entry_grade=entry_grade,
+        entry_below=entry_below,
+        matrix_cuts=cuts,
+        matrix_table=table,
         src_action=np.array([ACODE[o.action] for o in outcomes], dtype=np.int8),
         src_factor=np.array([_f(o.limit_factor) for o in outcomes]),
         src_code=tuple(o.reason for o in outcomes),

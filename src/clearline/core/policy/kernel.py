@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from clearline.core.policy import series
-from clearline.core.policy.compiled import CLOSE, DEC, INC, KEEP, Compiled
+from clearline.core.policy.compiled import CLOSE, DEC, INC, KEEP, Compiled, entries_by_scan
 from clearline.core.policy.evaluate import Columns, holds
 from clearline.core.policy.model import Policy
 
@@ -95,43 +95,17 @@ def first_match(exprs: tuple, cols: Columns) -> np.ndarray:
 
 
 def _entries_by_scan(c: Compiled, g: np.ndarray, util: np.ndarray) -> np.ndarray:
-    """Matrix entry per row: the first entry of its grade whose band holds, -1 if none."""
-    entry = np.full(g.shape[0], -1, dtype=np.int16)
-    for k in range(len(c.entries) - 1, -1, -1):
-        m = g == c.entry_grade[k]
-        if np.isfinite(c.entry_below[k]):
-            m &= util < c.entry_below[k]  # null utilisation falls to the catch-all band
-        entry[m] = k
-    return entry
-
-
-def matrix_table(c: Compiled) -> tuple[np.ndarray, np.ndarray]:
-    """``(cuts, table)``: the matrix entry of grade ``g`` in utilisation bin ``b`` is
-    ``table[g * (len(cuts) + 1) + b]``, bin ``b`` holding ``[cuts[b-1], cuts[b])``.
-
-    The entry depends only on the grade and on which band thresholds the utilisation
-    is below, i.e. on its bin among the distinct thresholds. The scan is run once on
-    one representative per (grade, bin) to fill the table.
-    """
-    found = c.derived.get("matrix_table")
-    if found is None:
-        cuts = np.unique(c.entry_below[np.isfinite(c.entry_below)])
-        reps = np.concatenate([[-np.inf], cuts])
-        n_bins, n_grades = reps.shape[0], len(c.grade_names)
-        grid_g = np.repeat(np.arange(n_grades, dtype=np.int8), n_bins)
-        table = _entries_by_scan(c, grid_g, np.tile(reps, n_grades))
-        for shared in (cuts, table):
-            shared.flags.writeable = False  # every later decide reads these arrays
-        found = c.derived["matrix_table"] = (cuts, table)
-    return found  # type: ignore[no-any-return]
+    """Matrix entry per row by the entry-by-entry scan (the reference for
+    :func:`matrix_entries`)."""
+    return entries_by_scan(c.entry_grade, c.entry_below, g, util)
 
 
 def matrix_entries(c: Compiled, g: np.ndarray, util: np.ndarray) -> np.ndarray:
     """:func:`_entries_by_scan` in two passes instead of three per entry: each row reads
-    :func:`matrix_table` at its grade and utilisation bin. NaN and +inf utilisation fall
+    ``c.matrix_table`` at its grade and utilisation bin. NaN and +inf utilisation fall
     into the top bin, as in the scan: they are below no finite threshold.
     """
-    cuts, table = matrix_table(c)
+    cuts, table = c.matrix_cuts, c.matrix_table
     with np.errstate(invalid="ignore"):
         bins = np.searchsorted(cuts, util, side="right")  # NaN sorts last: top bin
     return table[g.astype(np.intp) * (cuts.shape[0] + 1) + bins]

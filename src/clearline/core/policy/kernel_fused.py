@@ -24,7 +24,7 @@ from clearline.core.policy import buckets
 from clearline.core.policy.buckets import read_only
 from clearline.core.policy.compiled import CLOSE, DEC, INC, KEEP, Compiled
 from clearline.core.policy.evaluate import Columns
-from clearline.core.policy.kernel import _ROUND_EPS, State, first_match, history, matrix_table
+from clearline.core.policy.kernel import _ROUND_EPS, State, first_match, history
 from clearline.core.policy.model import Policy
 from clearline.core.policy.regulatory import household_cap
 
@@ -187,7 +187,7 @@ def layers(
         verified, monthly = np.empty(0, dtype=bool), np.empty(0)
     use_macro = macro_active and policy.macro is not None
     m_action = c.macro_action if use_macro else np.empty(0, dtype=np.int8)
-    cuts, table = matrix_table(c)
+    cuts, table = c.matrix_cuts, c.matrix_table
     i8, i16, f8, b1 = np.int8, np.int16, np.float64, np.bool_
     st = State(
         old=base["old"], rule=rule, grade=np.empty(n, i8), entry=np.empty(n, i16),
