@@ -88,9 +88,9 @@ def test_a_column_whose_every_level_is_rare_keeps_its_signal() -> None:
     assert _holdout_auc(X, y, ["code", "x1"]) > _holdout_auc(X, y, ["x1"]) + 0.04
 
 
-def _in_sample(codes, labels, y, folds, sc):  # noqa: ANN001, ANN202 - crossfit's signature
+def _in_sample(codes, labels, y, folds, sc, w):  # noqa: ANN001, ANN202 - crossfit's signature
     b, idx = fit_categorical(
-        "", codes, labels, y, max_bins=sc.max_bins, min_share=sc.min_bin_share, pools_p=1.0
+        "", codes, labels, y, max_bins=sc.max_bins, min_share=sc.min_bin_share, pools_p=1.0, w=w
     )
     return b.woe[idx]
 

@@ -166,13 +166,13 @@ def bin_tables(sc: Any) -> str:
     out = []
     for f in getattr(sc, "features_", []):
         b = sc.binnings_[f]
-        total = max(int(b.counts.sum()), 1)
+        total = max(b.counts.sum().item(), 1)
         rows = [
             (
                 label,
-                int(b.counts[i]),
+                b.counts[i].item(),  # an int, or a float: a total of sample weights
                 b.counts[i] / total,
-                int(b.events[i]),
+                b.events[i].item(),
                 b.events[i] / b.counts[i] if b.counts[i] else None,
                 float(b.woe[i]),
                 float(b.iv_bins[i]),

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.isotonic import isotonic_regression
 
-from clearline.core.scoring.binning import FeatureBinning, single_valued
+from clearline.core.scoring.binning import FeatureBinning, single_valued, tally
 from clearline.core.scoring.fitting import Column, Fit, points_of
 from clearline.core.scoring.merging import keeps_apart
 
@@ -89,12 +89,15 @@ def combine(
     factor: float,
     offset: float,
     min_count: float,
+    w: np.ndarray | None = None,
 ) -> Bagged:
     """Merge fitted members into one scorecard (see the module docstring).
 
     ``order`` ranks the columns (strongest first); the model features follow it.
     Refined bins with fewer than ``min_count`` rows are pooled (see :func:`_pool_small`)
-    and the points held to the members' common trend (see :func:`_keep_trend`).
+    and the points held to the members' common trend (see :func:`_keep_trend`). ``w``:
+    the sample weights of all rows (the members drew rows and kept their weights), by
+    which the published bins' counts are weighted.
     """
     by_name = {c.name: c for c in columns}
     scored = [points_of(m, factor, offset) for m in members]
@@ -106,9 +109,10 @@ def combine(
     binnings, points, coef = {}, {}, []
     for f in features:
         users = [(m, pts[f]) for m, (pts, _) in zip(members, scored, strict=True) if f in pts]
-        refined, maps = _refine(by_name[f], y, [_binning(m, f) for m, _ in users])
+        refined, maps = _refine(by_name[f], y, w, [_binning(m, f) for m, _ in users])
         total = sum(p[mp] for (_, p), mp in zip(users, maps, strict=True))
-        pooled, pts = _pool_small(by_name[f], y, refined, total / len(members) + extra, min_count)
+        mean = total / len(members) + extra
+        pooled, pts = _pool_small(by_name[f], y, w, refined, mean, min_count)
         coef.append(sum(_coef(m, f) for m, _ in users) / len(members))
         binnings[f], points[f] = pooled, _keep_trend(pooled, pts, reversed_=coef[-1] > 0)
     return Bagged(
@@ -130,32 +134,35 @@ def _coef(fit: Fit, name: str) -> float:
 
 
 def _refine(
-    col: Column, y: np.ndarray, parts: list[FeatureBinning]
+    col: Column, y: np.ndarray, w: np.ndarray | None, parts: list[FeatureBinning]
 ) -> tuple[FeatureBinning, list[np.ndarray]]:
     """The common refinement of the members' binnings ``parts`` of one column, its
     counts on all rows, and per member the member's bin of every refined bin."""
     if col.labels is None:
-        return _refine_numeric(col, y, parts)
-    return _refine_categorical(col, y, parts)
+        return _refine_numeric(col, y, w, parts)
+    return _refine_categorical(col, y, w, parts)
 
 
-def _with_counts(shell: FeatureBinning, idx: np.ndarray, y: np.ndarray) -> FeatureBinning:
-    """``shell`` with the row and event counts of the bin indices ``idx``."""
-    size = len(shell.counts)
+def _with_counts(
+    shell: FeatureBinning, idx: np.ndarray, y: np.ndarray, w: np.ndarray | None
+) -> FeatureBinning:
+    """``shell`` with the row and event counts (weighted by ``w``) of the bin indices
+    ``idx``."""
+    counts, events = tally(idx, len(shell.counts), y, w)
     return FeatureBinning(
         name=shell.name,
         kind=shell.kind,
         edges=shell.edges,
         groups=shell.groups,
-        counts=np.bincount(idx, minlength=size),
-        events=np.bincount(idx, weights=y, minlength=size).round().astype(np.int64),
+        counts=counts,
+        events=events,
         trend=shell.trend,
         specials=shell.specials,
     )
 
 
 def _refine_numeric(
-    col: Column, y: np.ndarray, parts: list[FeatureBinning]
+    col: Column, y: np.ndarray, w: np.ndarray | None, parts: list[FeatureBinning]
 ) -> tuple[FeatureBinning, list[np.ndarray]]:
     edges = np.unique(np.concatenate([p.edges for p in parts]))
     specials = parts[0].specials  # the same setting for every member
@@ -171,7 +178,7 @@ def _refine_numeric(
         trend=trends.pop() if len(trends) == 1 else "mixed",
         specials=specials,
     )
-    refined = _with_counts(shell, shell.index_numeric(col.values.copy()), y)
+    refined = _with_counts(shell, shell.index_numeric(col.values.copy()), y, w)
     # One value from every refined bin, in layout order: its lower edge (-inf for the
     # first), NaN for missing, then each special value.
     probes = np.concatenate([[-np.inf], edges, [np.nan], specials])
@@ -179,7 +186,7 @@ def _refine_numeric(
 
 
 def _refine_categorical(
-    col: Column, y: np.ndarray, parts: list[FeatureBinning]
+    col: Column, y: np.ndarray, w: np.ndarray | None, parts: list[FeatureBinning]
 ) -> tuple[FeatureBinning, list[np.ndarray]]:
     labels = col.labels
     assert labels is not None
@@ -198,7 +205,7 @@ def _refine_categorical(
         events=np.zeros(size, dtype=np.int64),
         trend="by_rate",
     )
-    refined = _with_counts(shell, shell.index_codes(col.values, labels), y)
+    refined = _with_counts(shell, shell.index_codes(col.values, labels), y, w)
     maps = [
         np.concatenate([keys[:, i], [p.n_regular, p.n_regular + 1]]) for i, p in enumerate(parts)
     ]
@@ -206,7 +213,12 @@ def _refine_categorical(
 
 
 def _pool_small(
-    col: Column, y: np.ndarray, refined: FeatureBinning, points: np.ndarray, min_count: float
+    col: Column,
+    y: np.ndarray,
+    w: np.ndarray | None,
+    refined: FeatureBinning,
+    points: np.ndarray,
+    min_count: float,
 ) -> tuple[FeatureBinning, np.ndarray]:
     """Pool refined regular bins below ``min_count`` rows, so the published bins keep the
     minimum bin share: the smallest bin joins the neighbour (numeric) or the bin
@@ -269,7 +281,7 @@ def _pool_small(
         if numeric
         else shell.index_codes(col.values, col.labels)  # type: ignore[arg-type]
     )
-    return _with_counts(shell, idx, y), np.concatenate([p, points[k:]])
+    return _with_counts(shell, idx, y, w), np.concatenate([p, points[k:]])
 
 
 def _atomic(col: Column, b: FeatureBinning) -> np.ndarray:
@@ -278,7 +290,8 @@ def _atomic(col: Column, b: FeatureBinning) -> np.ndarray:
         return np.array([len(g) == 1 for g in b.groups], dtype=bool)
     idx = b.index_numeric(col.values.copy())
     regular = idx < b.n_regular
-    return single_valued(col.values[regular], b.edges, idx[regular], b.counts[: b.n_regular])
+    rows = np.bincount(idx[regular], minlength=b.n_regular)  # rows, not weights
+    return single_valued(col.values[regular], b.edges, idx[regular], rows)
 
 
 #: Direction of the points for an event-rate trend (risk up = points down).

@@ -11,6 +11,10 @@ and merged the same way. Missing values always get a bin of their own.
 Numeric special values (``special_codes``, e.g. -999 for "no bureau file") are taken
 out before binning, like missing values, and each gets a bin of its own.
 
+With sample weights ``w`` (see ``params.encode_weight``), every row count is the rows'
+total weight and every event count their events' total weight: the quantiles, shares,
+rates and tests are then those of the weighted sample. Without, counts stay integers.
+
 Bin layout of ``counts``/``events``/``woe`` for a feature with ``k`` regular bins:
 ``0 .. k-1`` regular, ``k`` missing, and for categorical features ``k + 1`` for
 categories never seen in training (always empty, so neutral: WoE 0). Numeric features
@@ -55,8 +59,8 @@ class FeatureBinning:
     def __post_init__(self) -> None:
         self.edges = np.asarray(self.edges, dtype=np.float64)
         self.specials = np.asarray(self.specials, dtype=np.float64)
-        self.counts = np.asarray(self.counts, dtype=np.int64)
-        self.events = np.asarray(self.events, dtype=np.int64)
+        self.counts = as_counts(self.counts)
+        self.events = as_counts(self.events)
         self.woe, self.iv_bins = woe_iv(self.events, self.counts)
         if self.kind == "categorical":
             self._bin_of = {c: i for i, g in enumerate(self.groups) for c in g}
@@ -121,11 +125,37 @@ class FeatureBinning:
             kind=d["kind"],
             edges=np.asarray(d["edges"], dtype=np.float64),
             groups=[list(g) for g in d["groups"]],
-            counts=np.asarray(d["counts"], dtype=np.int64),
-            events=np.asarray(d["events"], dtype=np.int64),
+            counts=as_counts(d["counts"]),
+            events=as_counts(d["events"]),
             trend=d["trend"],
             specials=np.asarray(d.get("specials", []), dtype=np.float64),
         )
+
+
+def as_counts(values: Any) -> np.ndarray:
+    """Counts as integers, or as floats when they are sums of sample weights."""
+    a = np.asarray(values, dtype=np.float64)
+    return a.astype(np.int64) if np.array_equal(a, np.round(a)) else a
+
+
+def tally(
+    idx: np.ndarray, m: int, y: np.ndarray, w: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows and events (0/1 ``y``) per index 0..m-1: counts, or with weights ``w`` the
+    rows' and events' total weights."""
+    return np.bincount(idx, weights=w, minlength=m), event_counts(idx, m, y, w)
+
+
+def event_counts(idx: np.ndarray, m: int, y: np.ndarray, w: np.ndarray | None) -> np.ndarray:
+    """Events per index 0..m-1 (see :func:`tally`)."""
+    if w is None:
+        return np.bincount(idx, weights=y, minlength=m).round().astype(np.int64)
+    return np.bincount(idx, weights=y * w, minlength=m)
+
+
+def total(rows: np.ndarray, w: np.ndarray | None) -> float:
+    """How many rows are in mask ``rows`` (all rows: pass an array of them), weighted."""
+    return float(np.count_nonzero(rows) if w is None else w[rows].sum())
 
 
 def _group_label(group: list[str], shown: int = 5) -> str:
@@ -150,11 +180,13 @@ def fit_numeric(
     min_share: float,
     monotonic: str,
     special_codes: np.ndarray | None = None,
+    w: np.ndarray | None = None,
 ) -> tuple[FeatureBinning, np.ndarray]:
     """Fit trend-constrained bins to a float column ``x`` (NaN = missing) against 0/1 ``y``.
 
     ``monotonic`` is one of ``trends.TRENDS``; ``auto`` is resolved by
-    :func:`trends.auto_trend`. ``special_codes`` are values binned on their own.
+    :func:`trends.auto_trend`. ``special_codes`` are values binned on their own. ``w``:
+    sample weights (see the module docstring).
     Returns the binning and the bin index of every training row.
     """
     specials = np.unique(np.asarray([] if special_codes is None else special_codes, float))
@@ -163,12 +195,12 @@ def fit_numeric(
     regular = ~missing
     if specials.size:
         regular &= ~np.isin(x, specials)
-    xr = x[regular]
-    pre_edges, pre_idx, n, single = fit_prebins(xr, y[regular], n_prebins)
+    xr, wr = x[regular], None if w is None else w[regular]
+    pre_edges, pre_idx, n, single = fit_prebins(xr, y[regular], n_prebins, wr)
     m = len(pre_edges) + 1
-    e = np.bincount(pre_idx, weights=y[regular], minlength=m).round().astype(np.int64)
+    e = event_counts(pre_idx, m, y[regular], wr)
 
-    min_count = min_share * len(x)
+    min_count = min_share * (len(x) if w is None else float(w.sum()))
     atomic = single if single.any() else None  # None: nothing to test, the common case
     if monotonic == "auto":
         trend, starts = auto_trend(e, n, min_count=min_count, max_bins=max_bins, atomic=atomic)
@@ -176,8 +208,9 @@ def fit_numeric(
         starts = fit_trend(e, n, monotonic, min_count=min_count, max_bins=max_bins, atomic=atomic)
         trend = monotonic
     # Missing and special rows, one bin each after the regular ones.
-    side_n = [int(missing.sum())] + [int((x == v).sum()) for v in specials.tolist()]
-    side_e = [int(y[missing].sum())] + [int(y[x == v].sum()) for v in specials.tolist()]
+    sides = [missing, *(x == v for v in specials.tolist())]
+    side_n = [total(rows, w) for rows in sides]
+    side_e = [total(rows & (y == 1), w) for rows in sides]
     binning = FeatureBinning(
         name=name,
         kind="numeric",
@@ -196,21 +229,23 @@ def fit_numeric(
 
 
 def fit_prebins(
-    xr: np.ndarray, yr: np.ndarray, n_prebins: int
+    xr: np.ndarray, yr: np.ndarray, n_prebins: int, wr: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Pre-bins of the regular values ``xr``: quantile edges (:func:`prebin_edges`),
-    and in a pre-bin that ties made wide, the cuts the outcome ``yr`` asks for
-    (:func:`~clearline.core.scoring.prebins.outcome_cuts`). Returns the inner edges,
-    each row's pre-bin, the rows per pre-bin and which pre-bins hold one value."""
+    """Pre-bins of the regular values ``xr`` (weights ``wr``): quantile edges
+    (:func:`prebin_edges`), and in a pre-bin that ties made wide, the cuts the outcome
+    ``yr`` asks for (:func:`~clearline.core.scoring.prebins.outcome_cuts`). Returns the
+    inner edges, each row's pre-bin, the rows (weighted) per pre-bin and which pre-bins
+    hold one value."""
 
     def place(edges: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         idx = np.searchsorted(edges, xr, side="right")
-        n = np.bincount(idx, minlength=len(edges) + 1)
-        return idx, n, single_valued(xr, edges, idx, n)
+        rows = np.bincount(idx, minlength=len(edges) + 1)
+        n = rows if wr is None else np.bincount(idx, weights=wr, minlength=len(rows))
+        return idx, n, single_valued(xr, edges, idx, rows)
 
-    edges = prebin_edges(xr, n_prebins)
+    edges = prebin_edges(xr, n_prebins, wr)
     idx, n, single = place(edges)
-    cuts = outcome_cuts(xr, yr, edges, n, single, n_prebins)
+    cuts = outcome_cuts(xr, yr, edges, n, single, n_prebins, wr)
     if cuts.size:
         edges = np.union1d(edges, cuts)
         idx, n, single = place(edges)
@@ -230,18 +265,21 @@ def single_valued(
     return (at_lower == n) & (n > 0)
 
 
-def prebin_edges(x: np.ndarray, n_prebins: int) -> np.ndarray:
-    """Inner edges of up to ``n_prebins`` quantile pre-bins of the regular values ``x``.
+def prebin_edges(x: np.ndarray, n_prebins: int, w: np.ndarray | None = None) -> np.ndarray:
+    """Inner edges of up to ``n_prebins`` quantile pre-bins of the regular values ``x``
+    (quantiles of the weighted sample when weights ``w`` are given).
 
     A column of at most ``n_prebins`` distinct values (a flag, a small count) gets one
     pre-bin per value instead: quantiles would fold a rare value (the 1 of a flag set
     on 2 % of rows) into its neighbour before binning could see it.
     """
-    finite = x[np.isfinite(x)]
+    ok = np.isfinite(x)
+    finite = x[ok]
     if not finite.size:
         return np.empty(0)
     # inverted_cdf: every edge is an observed value, so no pre-bin is empty.
-    qs = np.quantile(finite, np.linspace(0.0, 1.0, n_prebins + 1)[1:-1], method="inverted_cdf")
+    q = np.linspace(0.0, 1.0, n_prebins + 1)[1:-1]
+    qs = np.quantile(finite, q, method="inverted_cdf", weights=None if w is None else w[ok])
     # An edge at the minimum would leave an empty first bin.
     edges = np.unique(qs[qs > finite.min()])
     if len(edges) < n_prebins - 1:  # ties: maybe few values (unique sorts, so only then)
@@ -262,6 +300,7 @@ def fit_categorical(
     max_bins: int,
     min_share: float,
     pools_p: float = 0.0,
+    w: np.ndarray | None = None,
 ) -> tuple[FeatureBinning, np.ndarray]:
     """Group the categories of a string column by event rate.
 
@@ -273,16 +312,17 @@ def fit_categorical(
     neighbours merged until every bin has the minimum share (or is one category whose
     event rate plainly differs from its neighbours', see ``merging.KEEP_APART_G``) and
     there are at most ``max_bins`` bins.
-    ``codes``/``labels`` as from ``Table.categories``. Returns the binning and the bin
-    index of every training row.
+    ``codes``/``labels`` as from ``Table.categories``; ``w``: sample weights (see the
+    module docstring). Returns the binning and the bin index of every training row.
     """
     missing = codes < 0
-    n, e = _level_counts(codes, y, len(labels))
-    rare = n < min_share * len(codes)
+    n, e = _level_counts(codes, y, len(labels), w)
+    rows = len(codes) if w is None else float(w.sum())
+    rare = n < min_share * rows
     units: list[list[str]] = [[str(c)] for c in labels[~rare]]
     un, ue = n[~rare], e[~rare]
     rn, re_, rc = n[rare], e[rare], labels[rare]
-    for pool in rare_pools(rn, re_, min_share * len(codes), pools_p):
+    for pool in rare_pools(rn, re_, min_share * rows, pools_p):
         units.append([str(c) for c in rc[pool]])
         un, ue = np.append(un, rn[pool].sum()), np.append(ue, re_[pool].sum())
     atomic = np.array([len(u) == 1 for u in units], dtype=bool)
@@ -296,10 +336,10 @@ def fit_categorical(
             ue,
             un,
             starts,
-            min_count=min_share * len(codes),
+            min_count=min_share * rows,
             max_bins=max_bins,
-            total_e=float(y.sum()),
-            total_n=float(len(y)),
+            total_e=float(y.sum() if w is None else y @ w),
+            total_n=rows,
             atomic=atomic,
         )
     ends = [*starts[1:].tolist(), len(un)]
@@ -313,8 +353,8 @@ def fit_categorical(
         kind="categorical",
         edges=np.empty(0),
         groups=groups,
-        counts=np.append(counts, [int(missing.sum()), 0]),
-        events=np.append(events, [int(y[missing].sum()), 0]),
+        counts=np.append(counts, [total(missing, w), 0]),
+        events=np.append(events, [total(missing & (y == 1), w), 0]),
         trend="by_rate",
     )
     return binning, binning.index_codes(codes, labels)
@@ -359,19 +399,25 @@ def rare_pools(n: np.ndarray, e: np.ndarray, min_count: float, p: float) -> list
     return np.split(order, starts[1:])
 
 
-def _level_counts(codes: np.ndarray, y: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+def _level_counts(
+    codes: np.ndarray, y: np.ndarray, k: int, w: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
     """Rows and events of each of ``k`` category codes (missing, -1, left out)."""
     seen = codes >= 0
-    n = np.bincount(codes[seen], minlength=k)
-    e = np.bincount(codes[seen], weights=y[seen], minlength=k).round().astype(np.int64)
-    return n, e
+    return tally(codes[seen], k, y[seen], None if w is None else w[seen])
 
 
 def pools_rare_levels(
-    codes: np.ndarray, y: np.ndarray, k: int, min_share: float, p: float = POOLS_P
+    codes: np.ndarray,
+    y: np.ndarray,
+    k: int,
+    min_share: float,
+    p: float = POOLS_P,
+    w: np.ndarray | None = None,
 ) -> bool:
     """Whether :func:`fit_categorical` with ``pools_p=p`` cuts this column's rare
     levels into several pools."""
-    n, e = _level_counts(codes, y, k)
-    rare = n < min_share * len(codes)
-    return len(rare_pools(n[rare], e[rare], min_share * len(codes), p)) > 1
+    n, e = _level_counts(codes, y, k, w)
+    min_count = min_share * (len(codes) if w is None else float(w.sum()))
+    rare = n < min_count
+    return len(rare_pools(n[rare], e[rare], min_count, p)) > 1

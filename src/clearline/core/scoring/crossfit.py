@@ -33,16 +33,19 @@ def fold_ids(y: np.ndarray, seed: int, n_folds: int = N_FOLDS) -> np.ndarray:
     return folds
 
 
-def oof_woe(idx: np.ndarray, y: np.ndarray, n_bins: int, folds: np.ndarray) -> np.ndarray:
+def oof_woe(
+    idx: np.ndarray, y: np.ndarray, n_bins: int, folds: np.ndarray, w: np.ndarray | None = None
+) -> np.ndarray:
     """Out-of-fold WoE of one feature from its bin index per row (vectorised).
 
-    Counts per (fold, bin) come from one ``bincount``; each fold's WoE uses the totals
-    minus that fold's own counts.
+    Counts per (fold, bin) come from one ``bincount`` (weighted by ``w`` when given);
+    each fold's WoE uses the totals minus that fold's own counts.
     """
     n_folds = int(folds.max()) + 1
     key = folds * n_bins + idx
-    n = np.bincount(key, minlength=n_folds * n_bins).reshape(n_folds, n_bins)
-    e = np.bincount(key, weights=y, minlength=n_folds * n_bins).reshape(n_folds, n_bins)
+    n = np.bincount(key, weights=w, minlength=n_folds * n_bins).reshape(n_folds, n_bins)
+    yw = y if w is None else y * w
+    e = np.bincount(key, weights=yw, minlength=n_folds * n_bins).reshape(n_folds, n_bins)
     table = np.empty((n_folds, n_bins))
     for f in range(n_folds):  # a handful of folds, each a few dozen numbers
         table[f] = woe_iv(e.sum(0) - e[f], n.sum(0) - n[f])[0]

@@ -75,8 +75,10 @@ def fit_rows(
     y: np.ndarray,
     rows: np.ndarray | None = None,
     pooled: frozenset[str] | None = None,
+    w: np.ndarray | None = None,
 ) -> Fit:
-    """Fit scorecard ``sc``'s settings on ``rows`` (all rows when None) of ``columns``.
+    """Fit scorecard ``sc``'s settings on ``rows`` (all rows when None) of ``columns``,
+    weighted by the sample weights ``w`` of all rows when given.
 
     ``pooled``: the columns whose rare levels may be cut into pools, decided by a fit on
     all rows; when None, this fit tests each column (``binning.POOLS_P``). A bootstrap
@@ -85,6 +87,7 @@ def fit_rows(
     """
     if rows is not None:
         y = y[rows]
+        w = None if w is None else w[rows]
     woe = np.empty((len(y), len(columns)))
     # Stepwise and L1 choose on out-of-fold WoE (see crossfit.py); "iv" needs none.
     oof = np.empty_like(woe) if sc.selection != "iv" else None
@@ -95,7 +98,7 @@ def fit_rows(
         values = col.values if rows is None else col.values[rows]
         if col.labels is not None:
             p = POOLS_P if pooled is None else float(col.name in pooled)
-            if pools_rare_levels(values, y, len(col.labels), sc.min_bin_share, p):
+            if pools_rare_levels(values, y, len(col.labels), sc.min_bin_share, p, w):
                 cut.add(col.name)
             b, idx = fit_categorical(
                 col.name,
@@ -105,6 +108,7 @@ def fit_rows(
                 max_bins=sc.max_bins,
                 min_share=sc.min_bin_share,
                 pools_p=p,
+                w=w,
             )
         else:
             b, idx = fit_numeric(
@@ -116,15 +120,16 @@ def fit_rows(
                 min_share=sc.min_bin_share,
                 monotonic=trend_of(sc.monotonic, col.name),
                 special_codes=specials_of(sc.special_codes, col.name),
+                w=w,
             )
         binnings.append(b)
         woe[:, j] = b.woe[idx]
         if col.name in cut and col.labels is not None:
-            woe[:, j] = crossfit_categorical(values, col.labels, y, folds, sc)
+            woe[:, j] = crossfit_categorical(values, col.labels, y, folds, sc, w)
             if oof is not None:
                 oof[:, j] = woe[:, j]
         elif oof is not None:
-            oof[:, j] = oof_woe(idx, y, len(b.counts), folds)
+            oof[:, j] = oof_woe(idx, y, len(b.counts), folds, w)
     names = [b.name for b in binnings]
     ivs = np.array([b.iv for b in binnings])
     kept, reasons, weak = select_features(
@@ -135,6 +140,7 @@ def fit_rows(
         max_corr=sc.max_corr,
         max_features=sc.max_features,
         significant=significant_bins([b.events for b in binnings], [b.counts for b in binnings]),
+        w=w,
     )
     cols, coef, intercept, c_used = fit_model(
         woe,
@@ -154,6 +160,7 @@ def fit_rows(
             for j, col in enumerate(columns)
             if col.labels is not None or trend_of(sc.monotonic, col.name) == "auto"
         ),
+        w=w,
     )
     return Fit(binnings, reasons, cols, coef, intercept, c_used, frozenset(cut))
 
@@ -174,7 +181,12 @@ def points_of(fit: Fit, factor: float, offset: float) -> tuple[dict[str, np.ndar
 
 
 def crossfit_categorical(
-    codes: np.ndarray, labels: np.ndarray, y: np.ndarray, folds: np.ndarray, sc: Any
+    codes: np.ndarray,
+    labels: np.ndarray,
+    y: np.ndarray,
+    folds: np.ndarray,
+    sc: Any,
+    w: np.ndarray | None = None,
 ) -> np.ndarray:
     """Each row's WoE from the column binned without its fold.
 
@@ -194,6 +206,7 @@ def crossfit_categorical(
             max_bins=sc.max_bins,
             min_share=sc.min_bin_share,
             pools_p=1.0,  # pooled as the column was, whenever the rates spread at all
+            w=None if w is None else w[~held],
         )
         out[held] = b.woe[b.index_codes(codes[held], labels)]
     return out

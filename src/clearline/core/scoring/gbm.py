@@ -29,7 +29,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from clearline.core.scoring.estimator import ReasonedClassifier
 from clearline.core.scoring.frame import Table
-from clearline.core.scoring.params import encode_y
+from clearline.core.scoring.params import encode_weight, encode_y
 from clearline.core.scoring.points import rank_lost
 
 FORMAT = "clearline.GBMChallenger/1"
@@ -100,11 +100,16 @@ class GBMChallenger(ReasonedClassifier):
         self.n_jobs = n_jobs
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, X: Any, y: Any) -> GBMChallenger:
-        """Code the columns, derive the monotone constraints and boost the trees."""
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> GBMChallenger:
+        """Code the columns, derive the monotone constraints and boost the trees.
+
+        ``sample_weight``: as in :meth:`Scorecard.fit` (rows of weight 0 are left out;
+        the rest go to LightGBM as its row weights, scaled to a mean of 1).
+        """
         self._check_params()
         table = self._fit_table(X)
         yb = encode_y(self, y, table.n_rows)
+        rows, yb, w = encode_weight(sample_weight, yb, self.classes_)
         forced = set(self.categorical or ())
         trends = self.monotonic if isinstance(self.monotonic, dict) else {}
         for what, names in (("categorical", forced), ("monotonic", set(trends))):
@@ -119,12 +124,15 @@ class GBMChallenger(ReasonedClassifier):
             if n in forced or not table.is_numeric(n)
         }
         M = self._matrix(table)
-        self.trends_ = self._trends(M, yb)
+        if rows is not None:
+            M = M[rows]
+        self.trends_ = self._trends(M, yb, w)
         self.monotone_constraints_ = [_SIGN[self.trends_[n]] for n in self.column_names_]
         cat_idx = [j for j, n in enumerate(self.column_names_) if n in self.categories_]
         data = lgb.Dataset(
             M,
             label=yb,
+            weight=w,
             feature_name=[f"f{j}" for j in range(M.shape[1])],  # names may hold any char
             categorical_feature=cat_idx,
             params={"verbose": -1},
@@ -167,7 +175,7 @@ class GBMChallenger(ReasonedClassifier):
             "verbose": -1,
         }
 
-    def _trends(self, M: np.ndarray, yb: np.ndarray) -> dict[str, str]:
+    def _trends(self, M: np.ndarray, yb: np.ndarray, w: np.ndarray | None) -> dict[str, str]:
         """Resolved trend of every column: categorical -> none, auto -> Spearman sign."""
         given = self.monotonic if isinstance(self.monotonic, dict) else {}
         default = "auto" if isinstance(self.monotonic, dict) else self.monotonic
@@ -175,7 +183,7 @@ class GBMChallenger(ReasonedClassifier):
         for j, n in enumerate(self.column_names_):
             trend = "none" if n in self.categories_ else given.get(n, default)
             if trend == "auto":
-                rho, n_ok = _spearman(M[:, j], yb)
+                rho, n_ok = _spearman(M[:, j], yb, w)
                 if abs(rho) * np.sqrt(max(n_ok - 1, 0)) <= self.auto_z:
                     rho = 0.0
                 trend = "ascending" if rho > 0 else "descending" if rho < 0 else "none"
@@ -312,18 +320,28 @@ class GBMChallenger(ReasonedClassifier):
         return m
 
 
-def _spearman(x: np.ndarray, y: np.ndarray) -> tuple[float, int]:
+def _spearman(x: np.ndarray, y: np.ndarray, w: np.ndarray | None = None) -> tuple[float, float]:
     """Spearman correlation of a column with 0/1 ``y`` over its non-missing rows, and
-    the number of those rows."""
+    the number of those rows. With weights ``w``: the weighted correlation of the ranks,
+    and Kish's effective number of rows, ``sum(w)^2 / sum(w^2)``."""
     ok = ~np.isnan(x)
-    n = int(ok.sum())
+    if w is None:
+        n = float(ok.sum())
+        if n < 3:
+            return 0.0, n
+        rx, yy = rankdata(x[ok]), y[ok]
+        sx, sy = rx.std(), yy.std()
+        if sx == 0 or sy == 0:
+            return 0.0, n
+        return float(np.mean((rx - rx.mean()) * (yy - yy.mean())) / (sx * sy)), n
+    wk = w[ok]
+    n = float(wk.sum() ** 2 / (wk @ wk)) if wk.size else 0.0
     if n < 3:
         return 0.0, n
-    rx, yy = rankdata(x[ok]), y[ok]
-    sx, sy = rx.std(), yy.std()
-    if sx == 0 or sy == 0:
+    cov = np.cov(rankdata(x[ok]), y[ok], aweights=wk)
+    if cov[0, 0] <= 0 or cov[1, 1] <= 0:
         return 0.0, n
-    return float(np.mean((rx - rx.mean()) * (yy - yy.mean())) / (sx * sy)), n
+    return float(cov[0, 1] / np.sqrt(cov[0, 0] * cov[1, 1])), n
 
 
 def _plain(v: Any) -> Any:

@@ -171,3 +171,45 @@ def _warn_if_good_is_the_event(model: str, classes: np.ndarray) -> None:
         UserWarning,
         stacklevel=4,
     )
+
+
+def encode_weight(
+    sample_weight: Any, y: np.ndarray, classes: np.ndarray
+) -> tuple[np.ndarray | None, np.ndarray, np.ndarray | None]:
+    """Check ``sample_weight`` against 0/1 ``y`` (from :func:`encode_y`, labels
+    ``classes``). Returns the rows to fit (None: all), their ``y``, and their weights
+    scaled to a mean of 1 (None: all equal, which is the same as no weights).
+
+    Rows of weight 0 are left out of the fit. Scaling keeps the weighted counts on the
+    scale of the row counts, so the significance tests of the binning and selection see
+    about as many rows as there are, not as many as the weights add up to: weights of
+    10 on goods sampled one in ten restore the population's event rate, not ten times
+    the evidence.
+    """
+    if sample_weight is None:
+        return None, y, None
+    if hasattr(sample_weight, "to_numpy"):
+        sample_weight = sample_weight.to_numpy()
+    w = np.asarray(sample_weight)
+    if w.ndim != 1:
+        raise ValueError(f"sample_weight must be 1-D, got shape {w.shape}")
+    if len(w) != len(y):
+        raise ValueError(f"X has {len(y)} rows but sample_weight has {len(w)}: lengths must match")
+    if w.dtype.kind not in "biuf":
+        raise ValueError(f"sample_weight must be numbers, got dtype {w.dtype}")
+    w = w.astype(np.float64)
+    if not np.all(np.isfinite(w)):
+        raise ValueError("sample_weight has missing or infinite values")
+    if (w < 0).any():
+        raise ValueError(f"sample_weight must be >= 0, got {float(w.min())!r}")
+    kept = w > 0
+    if not kept.any():
+        raise ValueError("sample_weight is zero for every row: nothing to fit")
+    for value, label in ((0.0, classes[0]), (1.0, classes[1])):
+        if not kept[y == value].any():
+            shown = label.item() if isinstance(label, np.generic) else label  # not np.int64(1)
+            raise ValueError(f"sample_weight is zero for every row of class {shown!r}")
+    rows = None if kept.all() else kept
+    if rows is not None:
+        w, y = w[rows], y[rows]
+    return rows, y, (None if np.all(w == w[0]) else w / w.mean())

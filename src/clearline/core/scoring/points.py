@@ -30,7 +30,7 @@ def points_table(
         numeric = b.kind == "numeric"
         for i, label in enumerate(b.labels()):
             regular = i < b.n_regular
-            n = int(b.counts[i])
+            n = b.counts[i].item()  # an int, or a float: a total of sample weights
             rows.append(
                 {
                     "feature": f,

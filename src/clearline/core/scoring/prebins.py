@@ -39,31 +39,37 @@ def outcome_cuts(
     counts: np.ndarray,
     single: np.ndarray,
     n_prebins: int,
+    w: np.ndarray | None = None,
 ) -> np.ndarray:
     """The cuts of :func:`informative_edges` that fall inside a wide pre-bin of the
     quantile ``edges`` (rows per pre-bin ``counts``; a pre-bin of one value, ``single``,
-    cannot be cut). No cuts, at no cost, when no pre-bin is wide."""
+    cannot be cut). No cuts, at no cost, when no pre-bin is wide. ``w``: sample weights,
+    with which ``counts`` are weighted too."""
     wide = (counts > WIDE * counts.sum() / n_prebins) & ~single
     if not wide.any():
         return np.empty(0)
     finite = np.isfinite(x)
-    cuts = informative_edges(x[finite], y[finite], n_prebins)
+    cuts = informative_edges(x[finite], y[finite], n_prebins, None if w is None else w[finite])
     return cuts[wide[np.searchsorted(edges, cuts, side="right")]]
 
 
-def informative_edges(x: np.ndarray, y: np.ndarray, max_pieces: int) -> np.ndarray:
+def informative_edges(
+    x: np.ndarray, y: np.ndarray, max_pieces: int, w: np.ndarray | None = None
+) -> np.ndarray:
     """Sorted cuts (observed values of ``x``) that split finite ``x`` into up to
-    ``max_pieces`` pieces whose event rates in 0/1 ``y`` differ beyond chance."""
+    ``max_pieces`` pieces whose event rates in 0/1 ``y`` differ beyond chance (rows
+    weighted by ``w`` when given)."""
     if not x.size:
         return np.empty(0)
-    qs = np.quantile(x, np.linspace(0.0, 1.0, GRID + 1)[1:-1], method="inverted_cdf")
+    qs = np.quantile(x, np.linspace(0.0, 1.0, GRID + 1)[1:-1], method="inverted_cdf", weights=w)
     grid = np.unique(qs[qs > x.min()])  # observed values, so no grid cell is empty
     cell = np.searchsorted(grid, x, side="right")
     m = len(grid) + 1
     # Cumulative rows and events by grid cell: any run of cells is two subtractions.
-    cn = np.concatenate([[0.0], np.cumsum(np.bincount(cell, minlength=m))])
-    ce = np.concatenate([[0.0], np.cumsum(np.bincount(cell, weights=y, minlength=m))])
-    least = MIN_PIECE_SHARE * len(x)
+    cn = np.concatenate([[0.0], np.cumsum(np.bincount(cell, weights=w, minlength=m))])
+    yw = y if w is None else y * w
+    ce = np.concatenate([[0.0], np.cumsum(np.bincount(cell, weights=yw, minlength=m))])
+    least = MIN_PIECE_SHARE * cn[-1]
 
     def best_cut(lo: int, hi: int) -> tuple[float, int] | None:
         """(G, cell) of the best cut of cells lo..hi-1, or None when none passes."""

@@ -24,7 +24,7 @@ from clearline.core.scoring.binning import FeatureBinning
 from clearline.core.scoring.estimator import ReasonedClassifier
 from clearline.core.scoring.fitting import Column, columns_of, fit_rows, points_of
 from clearline.core.scoring.frame import Table
-from clearline.core.scoring.params import check_params, encode_y
+from clearline.core.scoring.params import check_params, encode_weight, encode_y
 from clearline.core.scoring.points import points_table, rank_lost
 
 
@@ -116,18 +116,28 @@ class Scorecard(ReasonedClassifier):
         self.random_state = random_state
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, X: Any, y: Any) -> Scorecard:
-        """Bin every column, select features, fit the regression and the points."""
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> Scorecard:
+        """Bin every column, select features, fit the regression and the points.
+
+        ``sample_weight`` (optional, >= 0 per row) weighs every count, rate, test and
+        regression of the fit, e.g. to restore the population from a development sample
+        drawn by outcome (goods one in ten: weight 10). Rows of weight 0 are left out.
+        The weights are scaled to a mean of 1 (see ``params.encode_weight``), so only
+        their ratios matter.
+        """
         check_params(self)
         table = self._fit_table(X)
         check_params(self, table.names)
         yb = encode_y(self, y, table.n_rows)
+        rows, yb, w = encode_weight(sample_weight, yb, self.classes_)
         forced = set(self.categorical or ())
         unknown = sorted(forced - set(table.names))
         if unknown:
             raise ValueError(f"categorical names columns not in X: {unknown}")
         columns = columns_of(table, forced)
-        fit = fit_rows(self, columns, yb)
+        if rows is not None:
+            columns = [Column(c.name, c.values[rows], c.labels) for c in columns]
+        fit = fit_rows(self, columns, yb, w=w)
         names = [c.name for c in columns]
         self.n_features_in_ = len(names)
         if table.has_names:
@@ -139,10 +149,10 @@ class Scorecard(ReasonedClassifier):
         self.C_ = fit.C
         self.factor_ = float(self.pdo / np.log(2.0))
         self.offset_ = float(self.base_score - self.factor_ * np.log(self.base_odds))
-        members = n_members(self.bagging, table.n_rows)
+        members = n_members(self.bagging, len(yb))
         if members > 1:
             chosen = set(fit.features)
-            self._bag([c for c in columns if c.name in chosen], yb, members, fit.pooled)
+            self._bag([c for c in columns if c.name in chosen], yb, w, members, fit.pooled)
         else:
             self.features_ = fit.features
             self.coef_ = fit.coef
@@ -152,20 +162,28 @@ class Scorecard(ReasonedClassifier):
         return self
 
     def _bag(
-        self, columns: list[Column], y: np.ndarray, members: int, pooled: frozenset[str]
+        self,
+        columns: list[Column],
+        y: np.ndarray,
+        w: np.ndarray | None,
+        members: int,
+        pooled: frozenset[str],
     ) -> None:
         """Replace the single fit's points by the mean of ``members`` bootstrap fits.
 
         The members refit bins and regression on the features the fit on all rows chose
         (``columns``): choosing features again on a bootstrap sample, whose repeated rows
         make noise look informative, would let noise into the model. For the same
-        reason they cut rare levels into pools only in the columns where it did.
+        reason they cut rare levels into pools only in the columns where it did. A
+        member draws rows and keeps their weights ``w``.
         """
         seed = 0 if self.random_state is None else int(self.random_state)
-        fits = [fit_rows(self, columns, y, rows, pooled) for rows in bootstraps(y, members, seed)]
+        fits = [
+            fit_rows(self, columns, y, rows, pooled, w) for rows in bootstraps(y, members, seed)
+        ]
         order = sorted(self.iv_, key=lambda f: -self.iv_[f])  # strongest first, stable
-        min_count = self.min_bin_share * len(y)
-        bag = combine(fits, columns, y, order, self.factor_, self.offset_, min_count)
+        min_count = self.min_bin_share * (len(y) if w is None else float(w.sum()))
+        bag = combine(fits, columns, y, order, self.factor_, self.offset_, min_count, w)
         for f in self.selection_:
             if f in bag.used_by:
                 self.selection_[f] = "kept"

@@ -9,6 +9,10 @@ it adds to the chosen ones beyond chance (:func:`conditional_keep`). The final l
 regression is refitted without the worst wrong-signed feature until every coefficient has
 the expected sign, or, for a feature whose trend the user did not set, until the wrong
 sign is one the data plainly supports (see :func:`fit_signed_lr`).
+
+Every step takes the sample weights ``w`` (scaled to a mean of 1, see
+``params.encode_weight``; None: unweighted): correlations, regressions, likelihoods and
+score tests are then those of the weighted sample.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ def select_features(
     max_corr: float,
     max_features: int | None,
     significant: np.ndarray | None = None,
+    w: np.ndarray | None = None,
 ) -> tuple[list[int], dict[str, str], list[int]]:
     """Choose features by IV and WoE correlation.
 
@@ -82,9 +87,7 @@ def select_features(
             candidates.append(j)
     kept: list[int] = []
     if candidates:
-        corr = np.corrcoef(woe[:, candidates], rowvar=False).reshape(
-            len(candidates), len(candidates)
-        )
+        corr = _corr(woe[:, candidates], w)
         for a, j in enumerate(candidates):
             clash = [b for b, k in enumerate(candidates[:a]) if k in kept]
             hit = [b for b in clash if abs(corr[a, b]) > max_corr]
@@ -97,6 +100,16 @@ def select_features(
                 kept.append(j)
                 reasons[names[j]] = "kept"
     return kept, reasons, weak
+
+
+def _corr(X: np.ndarray, w: np.ndarray | None) -> np.ndarray:
+    """(p, p) correlations of the columns of ``X``, rows weighted by ``w``."""
+    if w is None:
+        return np.corrcoef(X, rowvar=False).reshape(X.shape[1], X.shape[1])
+    cov = np.atleast_2d(np.cov(X, rowvar=False, aweights=w))
+    sd = np.sqrt(np.diag(cov))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return cov / np.outer(sd, sd)
 
 
 def _lr(C: float, random_state: int | None, **kw: object) -> LogisticRegression:
@@ -116,12 +129,17 @@ def significant_bins(events: list[np.ndarray], counts: list[np.ndarray]) -> np.n
 
 
 def _fit_lr(
-    woe: np.ndarray, y: np.ndarray, cols: list[int], C: float, random_state: int | None
+    woe: np.ndarray,
+    y: np.ndarray,
+    cols: list[int],
+    C: float,
+    random_state: int | None,
+    w: np.ndarray | None = None,
 ) -> LogisticRegression:
     lr = _lr(C, random_state)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=UserWarning)
-        return lr.fit(woe[:, cols], y)
+        return lr.fit(woe[:, cols], y, sample_weight=w)
 
 
 def _inner_cv(y: np.ndarray, random_state: int | None) -> StratifiedKFold:
@@ -130,7 +148,13 @@ def _inner_cv(y: np.ndarray, random_state: int | None) -> StratifiedKFold:
     return StratifiedKFold(folds, shuffle=True, random_state=seed)
 
 
-def choose_C(woe: np.ndarray, y: np.ndarray, cols: list[int], random_state: int | None) -> float:
+def choose_C(
+    woe: np.ndarray,
+    y: np.ndarray,
+    cols: list[int],
+    random_state: int | None,
+    w: np.ndarray | None = None,
+) -> float:
     """C of the L2 regression with the best inner-CV log loss (training rows only)."""
     if not cols:
         return 1.0
@@ -143,11 +167,17 @@ def choose_C(woe: np.ndarray, y: np.ndarray, cols: list[int], random_state: int 
             scoring="neg_log_loss",
             max_iter=1000,
             use_legacy_attributes=False,
-        ).fit(woe[:, cols], y)
+        ).fit(woe[:, cols], y, sample_weight=w)
     return float(np.ravel(m.C_)[0])
 
 
-def l1_keep(woe: np.ndarray, y: np.ndarray, cols: list[int], random_state: int | None) -> list[int]:
+def l1_keep(
+    woe: np.ndarray,
+    y: np.ndarray,
+    cols: list[int],
+    random_state: int | None,
+    w: np.ndarray | None = None,
+) -> list[int]:
     """Columns with a non-zero (and rightly signed) L1 coefficient.
 
     C comes from the L1 path by inner CV with the one-standard-error rule: the
@@ -167,30 +197,43 @@ def l1_keep(woe: np.ndarray, y: np.ndarray, cols: list[int], random_state: int |
             max_iter=1000,
             random_state=random_state,
             use_legacy_attributes=False,
-        ).fit(woe[:, cols], y)
+        ).fit(woe[:, cols], y, sample_weight=w)
         scores = np.asarray(m.scores_).reshape(-1, len(C_GRID))  # (folds, Cs)
         mean = scores.mean(axis=0)
         se = scores.std(axis=0, ddof=1) / np.sqrt(scores.shape[0])
         best = int(np.argmax(mean))
         c = float(C_GRID[int(np.flatnonzero(mean >= mean[best] - se[best])[0])])
-        lr = _lr(c, random_state, l1_ratio=1.0, solver="liblinear").fit(woe[:, cols], y)
+        lr = _lr(c, random_state, l1_ratio=1.0, solver="liblinear")
+        lr.fit(woe[:, cols], y, sample_weight=w)
     coef = np.ravel(lr.coef_)
     return [c for c, b in zip(cols, coef, strict=True) if b < 0]
 
 
-def _loglik(lr: LogisticRegression, X: np.ndarray, y: np.ndarray) -> float:
+def _loglik(
+    lr: LogisticRegression, X: np.ndarray, y: np.ndarray, w: np.ndarray | None = None
+) -> float:
     p = np.clip(lr.predict_proba(X)[:, 1], 1e-15, 1 - 1e-15)
-    return float(np.sum(y * np.log(p) + (1 - y) * np.log1p(-p)))
+    ll = y * np.log(p) + (1 - y) * np.log1p(-p)
+    return float(np.sum(ll if w is None else ll * w))
+
+
+def _events_and_rows(y: np.ndarray, w: np.ndarray | None) -> tuple[float, float]:
+    return (float(y.sum()), float(len(y))) if w is None else (float(y @ w), float(w.sum()))
 
 
 def stepwise_keep(
-    woe: np.ndarray, y: np.ndarray, cols: list[int], C: float, random_state: int | None
+    woe: np.ndarray,
+    y: np.ndarray,
+    cols: list[int],
+    C: float,
+    random_state: int | None,
+    w: np.ndarray | None = None,
 ) -> list[int]:
     """Forward selection by BIC: add the column that lowers it most while all
     coefficients stay negative; stop when no column lowers it."""
-    n = len(y)
-    rate = (y.sum() + 0.5) / (n + 1.0)
-    best_bic = -2.0 * float(y.sum() * np.log(rate) + (n - y.sum()) * np.log1p(-rate)) + np.log(n)
+    events, n = _events_and_rows(y, w)
+    rate = (events + 0.5) / (n + 1.0)
+    best_bic = -2.0 * (events * np.log(rate) + (n - events) * np.log1p(-rate)) + np.log(n)
     chosen: list[int] = []
     left = list(cols)
     while left:
@@ -199,10 +242,10 @@ def stepwise_keep(
             trial = [*chosen, c]
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                lr = _lr(C, random_state).fit(woe[:, trial], y)
+                lr = _lr(C, random_state).fit(woe[:, trial], y, sample_weight=w)
             if not np.all(lr.coef_[0] < 0):
                 continue
-            bic = -2.0 * _loglik(lr, woe[:, trial], y) + (len(trial) + 1) * np.log(n)
+            bic = -2.0 * _loglik(lr, woe[:, trial], y, w) + (len(trial) + 1) * np.log(n)
             if bic < best_bic - 1e-9 and (step is None or bic < step[0]):
                 step = (bic, c)
         if step is None:
@@ -222,6 +265,7 @@ def conditional_keep(
     C: float,
     max_corr: float,
     random_state: int | None,
+    w: np.ndarray | None = None,
 ) -> tuple[list[int], LogisticRegression | None]:
     """Columns of ``weak`` (under ``iv_min``) that add to the model on ``cols`` beyond
     chance: added forward, the largest score statistic first, while it exceeds
@@ -241,15 +285,15 @@ def conditional_keep(
     lr: LogisticRegression | None = None
     while left:
         if chosen:
-            corr = np.corrcoef(woe[:, left + chosen], rowvar=False)[: len(left), len(left) :]
+            corr = _corr(woe[:, left + chosen], w)[: len(left), len(left) :]
             left = [j for j, r in zip(left, np.abs(corr).max(axis=1), strict=True) if r <= max_corr]
             if not left:
                 break
-            lr = _fit_lr(woe, y, chosen, C, random_state)
+            lr = _fit_lr(woe, y, chosen, C, random_state, w)
             p = lr.predict_proba(woe[:, chosen])[:, 1]
         else:
-            p = np.full(len(y), y.mean())
-        stats = _score_stats(woe, y, chosen, left, p)
+            p = np.full(len(y), np.average(y, weights=w))
+        stats = _score_stats(woe, y, chosen, left, p, w)
         best = int(np.argmax(stats))
         if not stats[best] > CONDITIONAL_G:
             break
@@ -259,15 +303,21 @@ def conditional_keep(
 
 
 def _score_stats(
-    woe: np.ndarray, y: np.ndarray, cols: list[int], candidates: list[int], p: np.ndarray
+    woe: np.ndarray,
+    y: np.ndarray,
+    cols: list[int],
+    candidates: list[int],
+    p: np.ndarray,
+    weights: np.ndarray | None = None,
 ) -> np.ndarray:
     """Rao's score statistic (chi-square, 1 degree of freedom) of adding each candidate
-    column, alone, to the logistic regression on ``cols`` whose fitted PD is ``p``."""
+    column, alone, to the logistic regression on ``cols`` whose fitted PD is ``p``
+    (rows weighted by ``weights``)."""
     n = len(y)
-    w = p * (1.0 - p)
+    w = p * (1.0 - p) if weights is None else p * (1.0 - p) * weights
     base = np.column_stack([np.ones(n), woe[:, cols]])
     z = woe[:, candidates]
-    u = z.T @ (y - p)
+    u = z.T @ (y - p if weights is None else (y - p) * weights)
     bwb = base.T @ (base * w[:, None])
     bwz = base.T @ (z * w[:, None])
     # Least squares, not solve: model columns may be collinear (two features binned
@@ -292,6 +342,7 @@ def fit_model(
     weak: Sequence[int] = (),
     max_corr: float = 1.0,
     max_features: int | None = None,
+    w: np.ndarray | None = None,
 ) -> tuple[list[int], np.ndarray, float, float]:
     """Apply the selection mode to the filtered ``cols``, let ``weak`` columns in by
     :func:`conditional_keep`, then :func:`fit_signed_lr`.
@@ -306,10 +357,10 @@ def fit_model(
     c_value = 1.0 if C == "auto" else float(C)
     design = woe if selection_woe is None else selection_woe
     if selection == "stepwise":
-        keep = stepwise_keep(design, y, cols, c_value, random_state)
+        keep = stepwise_keep(design, y, cols, c_value, random_state, w)
         why = "not chosen by stepwise BIC"
     elif selection == "l1":
-        keep = l1_keep(design, y, cols, random_state)
+        keep = l1_keep(design, y, cols, random_state, w)
         why = "zero or wrong-sign L1 coefficient"
     else:
         keep = list(cols)
@@ -320,7 +371,14 @@ def fit_model(
     first = None  # the regression on ``keep``, when the conditional step fitted it
     if weak and (max_features is None or len(keep) < max_features):
         extra, first = conditional_keep(
-            design, y, keep, list(weak), C=c_value, max_corr=max_corr, random_state=random_state
+            design,
+            y,
+            keep,
+            list(weak),
+            C=c_value,
+            max_corr=max_corr,
+            random_state=random_state,
+            w=w,
         )
         if max_features is not None and len(keep) + len(extra) > max_features:
             extra, first = extra[: max_features - len(keep)], None
@@ -328,7 +386,7 @@ def fit_model(
             reasons[names[c]] = "kept"
         keep = keep + extra
     if C == "auto":
-        c_value, first = choose_C(woe, y, keep, random_state), None
+        c_value, first = choose_C(woe, y, keep, random_state, w), None
     if design is not woe:
         first = None
     cols, coef, intercept = fit_signed_lr(
@@ -341,6 +399,7 @@ def fit_model(
         random_state=random_state,
         reversible=reversible,
         first=first,
+        w=w,
     )
     return cols, coef, intercept, c_value
 
@@ -356,6 +415,7 @@ def fit_signed_lr(
     random_state: int | None,
     reversible: frozenset[int] = frozenset(),
     first: LogisticRegression | None = None,
+    w: np.ndarray | None = None,
 ) -> tuple[list[int], np.ndarray, float]:
     """Logistic regression of ``y`` (1 = event) on WoE columns ``cols``.
 
@@ -376,7 +436,7 @@ def fit_signed_lr(
     """
     cols = list(cols)
     tested: set[int] = set()  # reversible columns whose wrong sign passed the test
-    lr = (first or _fit_lr(woe, y, cols, C, random_state)) if cols else None
+    lr = (first or _fit_lr(woe, y, cols, C, random_state, w)) if cols else None
     while lr is not None:
         coef = lr.coef_[0]
         wrong = [k for k in range(len(cols)) if coef[k] >= 0 and cols[k] not in tested]
@@ -384,13 +444,14 @@ def fit_signed_lr(
             return cols, coef.astype(np.float64), float(lr.intercept_[0])
         worst = max(wrong, key=lambda k: (coef[k], -k))
         rest = cols[:worst] + cols[worst + 1 :]
-        lr_rest = _fit_lr(woe, y, rest, C, random_state) if rest else None
+        lr_rest = _fit_lr(woe, y, rest, C, random_state, w) if rest else None
         if cols[worst] in reversible and lr_rest is not None:
-            g = 2.0 * (_loglik(lr, woe[:, cols], y) - _loglik(lr_rest, woe[:, rest], y))
+            g = 2.0 * (_loglik(lr, woe[:, cols], y, w) - _loglik(lr_rest, woe[:, rest], y, w))
             if g > REVERSAL_G:
                 tested.add(cols[worst])
                 continue
         reasons[names[cols[worst]]] = f"wrong-sign coefficient {coef[worst]:+.4f}"
         cols, lr = rest, lr_rest
-    rate = (y.sum() + 0.5) / (len(y) + 1.0)
+    events, n = _events_and_rows(y, w)
+    rate = (events + 0.5) / (n + 1.0)
     return [], np.zeros(0), float(np.log(rate / (1.0 - rate)))
