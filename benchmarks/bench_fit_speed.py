@@ -3,7 +3,7 @@
 Usage (from the repo root)::
 
     .venv/bin/python benchmarks/bench_fit_speed.py [--rows 1000000] [--seed 0] [--noise K]
-        [--spikes K] [--repeats R]
+        [--spikes K] [--repeats R] [--weights]
 
 Prints the fit seconds and the holdout AUC (``min(rows, 200,000)`` more rows of the same draw).
 ``--noise K`` adds K pure-noise numeric columns (no missing values, so their IV stays
@@ -13,6 +13,8 @@ under ``iv_min``) and times the fit again with the conditional step that tests t
 as in Taiwanese card bills, and times the fit again without the outcome's cuts in wide
 pre-bins (``prebins.outcome_cuts``), printing their cost and the holdout AUC of both;
 ``--spikes 0`` does so on the plain frame, where no pre-bin is wide.
+``--weights`` times the fit again with a sample weight per row (uniform in 0.5 to 2),
+printing what weighting costs.
 ``make_data(n_rows, seed)`` is the shared data generator: peer benchmarks (optbinning)
 import it so every model is timed on the very same frame.
 """
@@ -96,6 +98,7 @@ def main() -> None:
     ap.add_argument("--noise", type=int, default=0)
     ap.add_argument("--spikes", type=int)
     ap.add_argument("--repeats", type=int, default=1, help="fits per figure; the fastest counts")
+    ap.add_argument("--weights", action="store_true", help="also time a weighted fit")
     args = ap.parse_args()
     t0 = time.perf_counter()
     # The holdout rows come from the same draw: make_data's level effects depend on the seed.
@@ -120,6 +123,10 @@ def main() -> None:
         with patch.object(binning, "outcome_cuts", lambda *a: np.empty(0)):
             without = timed_fit(X, y, X_test, y_test, "without cuts in wide pre-bins", args.repeats)
         print(f"cuts in wide pre-bins cost {secs - without:.2f}s ({secs / without:.2f}x the fit)")
+    if args.weights:
+        w = np.random.default_rng(args.seed + 500).uniform(0.5, 2.0, len(y))
+        weighted = timed_fit(X, y, X_test, y_test, "with sample weights", args.repeats, w)
+        print(f"weights cost {weighted - secs:.2f}s ({weighted / secs:.2f}x the fit)")
 
 
 def add_spike(X: pd.DataFrame, y: np.ndarray, name: str, seed: int) -> np.ndarray:
@@ -141,13 +148,14 @@ def timed_fit(
     y_test: np.ndarray,
     what: str,
     repeats: int,
+    sample_weight: np.ndarray | None = None,
 ) -> float:
     """Seconds of the fastest of ``repeats`` fits (one fit varies by about 20 % here)."""
     times = []
     for _ in range(max(1, repeats)):
         sc = Scorecard()
         t0 = time.perf_counter()
-        sc.fit(X, y)
+        sc.fit(X, y, sample_weight=sample_weight)
         times.append(time.perf_counter() - t0)
     holdout = auc(y_test, sc.predict_proba(X_test)[:, 1])
     print(
