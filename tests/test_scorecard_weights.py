@@ -56,8 +56,11 @@ def test_only_the_ratios_of_the_weights_matter(make) -> None:  # noqa: ANN001
     X, y = _population(6_000)
     w = _weights(len(y))
     a = make().fit(X, y, sample_weight=w)
-    b = make().fit(X, y, sample_weight=7.5 * w)
-    np.testing.assert_allclose(a.predict_proba(X), b.predict_proba(X), rtol=1e-9)
+    for scale in (7.5, 1e300):  # the second would overflow a plain sum
+        b = make().fit(X, y, sample_weight=scale * w)
+        np.testing.assert_allclose(a.predict_proba(X), b.predict_proba(X), rtol=1e-9)
+    as_objects = make().fit(X, y, sample_weight=w.astype(object))
+    np.testing.assert_array_equal(as_objects.predict_proba(X), a.predict_proba(X))
     equal = make().fit(X, y, sample_weight=np.full(len(y), 3.0))
     np.testing.assert_array_equal(equal.predict_proba(X), make().fit(X, y).predict_proba(X))
 
@@ -161,6 +164,7 @@ BAD = [
     (np.r_[np.nan, np.ones(3_999)], "missing or infinite"),
     (np.r_[np.inf, np.ones(3_999)], "missing or infinite"),
     (np.array(["1"] * 4_000), "must be numbers"),
+    (np.array(["a"] * 4_000, dtype=object), "must be numbers"),
     (np.zeros(4_000), "zero for every row"),
 ]
 

@@ -195,9 +195,12 @@ def encode_weight(
         raise ValueError(f"sample_weight must be 1-D, got shape {w.shape}")
     if len(w) != len(y):
         raise ValueError(f"X has {len(y)} rows but sample_weight has {len(w)}: lengths must match")
-    if w.dtype.kind not in "biuf":
-        raise ValueError(f"sample_weight must be numbers, got dtype {w.dtype}")
-    w = w.astype(np.float64)
+    try:
+        if w.dtype.kind not in "biufO":
+            raise TypeError
+        w = w.astype(np.float64)  # an object array of numbers converts too
+    except (TypeError, ValueError):
+        raise ValueError(f"sample_weight must be numbers, got dtype {w.dtype}") from None
     if not np.all(np.isfinite(w)):
         raise ValueError("sample_weight has missing or infinite values")
     if (w < 0).any():
@@ -212,4 +215,5 @@ def encode_weight(
     rows = None if kept.all() else kept
     if rows is not None:
         w, y = w[rows], y[rows]
+    w = w / w.max()  # first, so that the mean of huge weights cannot overflow
     return rows, y, (None if np.all(w == w[0]) else w / w.mean())
