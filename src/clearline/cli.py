@@ -327,6 +327,16 @@ def serve(
     port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     workers: Annotated[int, typer.Option("--workers", min=1, max=64)] = 1,
+    threads: Annotated[
+        int,
+        typer.Option(
+            "--threads",
+            envvar="CLEARLINE_THREADS",
+            min=1,
+            max=256,
+            help="Threads per worker for the routes that block on the database.",
+        ),
+    ] = 4,
     registry: RegistryOpt = Path(DEFAULT_REGISTRY),
     policies_store: StoreOpt = Path(DEFAULT_STORE),
     model: Annotated[
@@ -361,6 +371,7 @@ def serve(
         "CLEARLINE_POLICY": policy,
         "CLEARLINE_STRESS": "" if stress is None else str(stress),
         "CLEARLINE_AS_OF": str(parse_date(as_of) or ""),
+        "CLEARLINE_THREADS": str(threads),
     }
     os.environ.update(env)
     options = {"log_level": "warning", "access_log": False}

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import anyio
 from fastapi import Depends, FastAPI
 
 from clearline.api import problems, review_shortcut
@@ -54,12 +55,18 @@ class Settings:
     # Reviews in the common case skip FastAPI's parameter machinery (review_shortcut);
     # off, every review goes through the FastAPI route (tests compare the two).
     review_shortcut: bool = True
+    # Threads of the pool that runs the routes blocking on the database (FastAPI's, one
+    # per worker). Few: with anyio's default of 40, reads at 128 connections cost 1.2
+    # against 0.9 ms of CPU each here, the threads handing the interpreter lock to one
+    # another (benchmarks/README.md, 2026-12-07, seventeenth session).
+    threads: int = 4
     clock: Callable[[], datetime] = field(default=_utc_now)
 
 
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
         app.state.warm_up = threading.Thread(target=_warm_up, args=(app,), name="warm-up")
         app.state.warm_up.daemon = True
         app.state.warm_up.start()
@@ -142,6 +149,7 @@ def app_from_env() -> Any:
             policy=env.get("CLEARLINE_POLICY", Settings.policy),
             stress_index=float(stress) if stress else None,
             as_of=date.fromisoformat(day) if day else None,
+            threads=int(env.get("CLEARLINE_THREADS") or Settings.threads),
             freeze_after_warm_up=True,
         )
     )
