@@ -47,6 +47,7 @@ MODELS = [
     pytest.param(lambda: Scorecard(special_codes=[-1]), id="scorecard"),
     pytest.param(lambda: Scorecard(bagging=5, special_codes=[-1]), id="bagged"),
     pytest.param(lambda: Scorecard(selection="stepwise", C="auto"), id="stepwise"),
+    pytest.param(lambda: Scorecard(selection="l1", bagging=1), id="l1"),
     pytest.param(lambda: GBMChallenger(n_estimators=40), id="gbm"),
 ]
 
