@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import Depends, Request
+import anyio
+from fastapi import Depends, FastAPI, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from starlette.concurrency import run_in_threadpool
 
 from clearline.api.problems import ProblemError
 from clearline.store import keys
@@ -45,16 +45,28 @@ async def principal(
 ) -> Principal:
     # Async, so a cached key is checked on the event loop: a sync dependency is a hop to
     # the thread pool and back on every request. Only a cache miss reads the database,
-    # and that runs in the pool.
+    # on threads of its own: the few of the shared pool may all be held by loads that
+    # wait for the SQLite writer, and a review whose key the cache let go would wait
+    # behind them.
     if creds is None or creds.scheme.lower() != "bearer":
         raise ProblemError(401, "Unauthorized", "send Authorization: Bearer <key>")
     cache: KeyCache = request.app.state.keys
     found = cache.cached(creds.credentials)
     if found is None:
-        found = await run_in_threadpool(cache.get, creds.credentials, request.app.state.db)
+        found = await anyio.to_thread.run_sync(
+            cache.get, creds.credentials, request.app.state.db, limiter=_key_threads(request.app)
+        )
     if found is None:
         raise ProblemError(401, "Unauthorized", "unknown or revoked key")
     return found
+
+
+def _key_threads(app: FastAPI) -> anyio.CapacityLimiter:
+    """The threads that look keys up (made on the event loop, at the first miss)."""
+    limiter = getattr(app.state, "key_threads", None)
+    if limiter is None:
+        limiter = app.state.key_threads = anyio.CapacityLimiter(2)
+    return limiter
 
 
 async def cached_principal(request: Request) -> Principal | None:
