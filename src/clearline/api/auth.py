@@ -12,7 +12,8 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 import anyio
-from fastapi import Depends, FastAPI, Request
+from anyio.lowlevel import RunVar
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from clearline.api.problems import ProblemError
@@ -54,19 +55,26 @@ async def principal(
     found = cache.cached(creds.credentials)
     if found is None:
         found = await anyio.to_thread.run_sync(
-            cache.get, creds.credentials, request.app.state.db, limiter=_key_threads(request.app)
+            cache.get, creds.credentials, request.app.state.db, limiter=_key_threads()
         )
     if found is None:
         raise ProblemError(401, "Unauthorized", "unknown or revoked key")
     return found
 
 
-def _key_threads(app: FastAPI) -> anyio.CapacityLimiter:
-    """The threads that look keys up (made on the event loop, at the first miss)."""
-    limiter = getattr(app.state, "key_threads", None)
-    if limiter is None:
-        limiter = app.state.key_threads = anyio.CapacityLimiter(2)
-    return limiter
+#: The threads that look keys up, one limiter per event loop (as anyio keeps its own
+#: default one): a limiter made on one loop hangs a request on another, and a
+#: TestClient used without ``with`` runs each request on a loop of its own.
+_KEY_THREADS: RunVar[anyio.CapacityLimiter] = RunVar("clearline_key_threads")
+
+
+def _key_threads() -> anyio.CapacityLimiter:
+    try:
+        return _KEY_THREADS.get()
+    except LookupError:
+        limiter = anyio.CapacityLimiter(2)
+        _KEY_THREADS.set(limiter)
+        return limiter
 
 
 async def cached_principal(request: Request) -> Principal | None:
