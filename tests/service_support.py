@@ -60,6 +60,26 @@ def open_accounts(url: str, n: int) -> list[str]:
         engine.dispose()
 
 
+def one_purchase(account_id: str, event_id: str) -> dict[str, list[dict[str, object]]]:
+    """The body of a load of one purchase on a stored account."""
+    event = {
+        "event_id": event_id,
+        "account_id": account_id,
+        "ts": "2025-06-01T10:00:00Z",
+        "type": "purchase",
+        "amount": 12.5,
+    }
+    return {"borrowers": [], "accounts": [], "events": [event]}
+
+
+def worker_env(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
+    """The CLEARLINE_* variables a worker of `clearline serve` reads, for an empty
+    service kept in ``folder``."""
+    monkeypatch.setenv("CLEARLINE_DB", f"sqlite:///{folder / 'c.db'}")
+    monkeypatch.setenv("CLEARLINE_REGISTRY", str(folder))
+    monkeypatch.setenv("CLEARLINE_POLICIES", str(folder))
+
+
 @dataclass(frozen=True)
 class Trained:
     portfolio_dir: Path

@@ -17,7 +17,7 @@ from clearline.services import feature_snapshot
 from clearline.services.line_review import ReviewRequest
 from clearline.store import db
 from clearline.store.household import household_ids
-from tests.service_support import Service, open_accounts
+from tests.service_support import Service, one_purchase, open_accounts
 
 
 def _count(svc: Service, table: str) -> int:
@@ -153,14 +153,7 @@ def _reviewed_then_loaded(service: Service, account: str, event_id: str):  # noq
     it, which marks its household's rows stale; the load's answer."""
     review = f"/v1/accounts/{account}/review"
     assert service.client.post(review, headers=service.headers("analyst")).status_code == 201
-    event = {
-        "event_id": event_id,
-        "account_id": account,
-        "ts": "2025-06-01T10:00:00Z",
-        "type": "purchase",
-        "amount": 12.5,
-    }
-    body = {"borrowers": [], "accounts": [], "events": [event]}
+    body = one_purchase(account, event_id)
     loaded = service.client.post("/v1/loads", headers=service.headers("admin"), json=body)
     assert loaded.status_code == 201, loaded.text
     return loaded

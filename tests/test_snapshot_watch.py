@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from clearline.services import feature_snapshot
-from tests.service_support import Service, open_accounts
+from tests.service_support import Service, one_purchase, open_accounts
 
 
 def _until(check: Callable[[], bool], seconds: float = 15.0) -> bool:
@@ -24,14 +24,7 @@ def _until(check: Callable[[], bool], seconds: float = 15.0) -> bool:
 
 
 def _load(client: TestClient, service: Service, account: str, event_id: str) -> int:
-    event = {
-        "event_id": event_id,
-        "account_id": account,
-        "ts": "2025-06-01T10:00:00Z",
-        "type": "purchase",
-        "amount": 12.5,
-    }
-    body = {"borrowers": [], "accounts": [], "events": [event]}
+    body = one_purchase(account, event_id)
     loaded = client.post("/v1/loads", headers=service.headers("admin"), json=body)
     assert loaded.status_code == 201, loaded.text
     return int(loaded.json()["load_id"])

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.service_support import worker_env
+
 
 def test_a_worker_sets_aside_what_warm_up_built(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -15,9 +17,7 @@ def test_a_worker_sets_aside_what_warm_up_built(
 
     from clearline.api.app import _warm_up, app_from_env
 
-    monkeypatch.setenv("CLEARLINE_DB", f"sqlite:///{tmp_path / 'c.db'}")
-    monkeypatch.setenv("CLEARLINE_REGISTRY", str(tmp_path))
-    monkeypatch.setenv("CLEARLINE_POLICIES", str(tmp_path))
+    worker_env(monkeypatch, tmp_path)
     app = app_from_env()
     assert app.state.settings.freeze_after_warm_up
     assert gc.get_freeze_count() == 0

@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from clearline.api.app import Settings, app_from_env, create_app
 from clearline.api.db import Database
 from clearline.store import keys, lookup
+from tests.service_support import worker_env
 
 
 def _tokens(client: TestClient) -> float:
@@ -37,9 +38,7 @@ def test_the_pool_has_the_threads_the_settings_give(tmp_path: Path, threads: int
 def test_a_worker_takes_the_threads_from_its_environment(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("CLEARLINE_DB", f"sqlite:///{tmp_path / 'c.db'}")
-    monkeypatch.setenv("CLEARLINE_REGISTRY", str(tmp_path))
-    monkeypatch.setenv("CLEARLINE_POLICIES", str(tmp_path))
+    worker_env(monkeypatch, tmp_path)
     monkeypatch.setenv("CLEARLINE_THREADS", "7")
     app = app_from_env()
     try:
