@@ -71,7 +71,6 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.warm_up.daemon = True
         app.state.warm_up.start()
         yield
-        app.state.batcher.close()
         app.state.db.dispose()
 
     app = FastAPI(
@@ -125,8 +124,6 @@ def _warm_up(app: FastAPI) -> None:
             app.state.households(conn, [])
     except Exception:  # noqa: BLE001 - logged; requests retry and report
         log.warning("warm-up did not finish; the first review will do it", exc_info=True)
-    else:
-        app.state.batcher.watch()
     if app.state.settings.freeze_after_warm_up:
         # A full collection walks every container object of the process: about 120 ms
         # here once the model, policy and snapshot are in, a pause that every request in

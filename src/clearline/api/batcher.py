@@ -20,17 +20,13 @@ alone, so it cannot take others down with it.
 
 After a load, the feature rows it may have changed are built again by a second thread
 per worker (see :meth:`ReviewBatcher._build`), beside the passes: only the requests
-whose households have such rows wait for it. Once the worker has started
-(:meth:`ReviewBatcher.watch`), that thread also looks for new loads twice a second while
-no review comes, so a feed of loads is patched in as it arrives instead of all at once
-on the next review.
+whose households have such rows wait for it.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -91,8 +87,6 @@ class ReviewBatcher:
         self._wake = threading.Event()
         self._builder: threading.Thread | None = None
         self._builder_failed = False
-        self._watch_every: float | None = None
-        self._closed = threading.Event()
 
     def submit(self, job: Job) -> Future[Answer]:
         with self._ready:
@@ -179,25 +173,6 @@ class ReviewBatcher:
             self._queue = left
             return taken
 
-    def watch(self, every: float = 0.5) -> None:
-        """Have the builder thread also bring the snapshot and household index up to the
-        newest load every ``every`` seconds, reviews or not. Without it a worker learns
-        of loads only from its next review: after a feed of thousands of loads and no
-        review, that review's pass found more stale rows than a patch is worth and
-        built the whole snapshot (6-7 s here on 20,000 borrowers), and every review
-        behind it waited. Watching, each look finds what half a second of loads
-        touched. Called once the worker has warmed up; :meth:`close` stops it."""
-        if self._snapshot is None:
-            return
-        self._watch_every = every
-        self._start_builder()
-        self._wake.set()
-
-    def close(self) -> None:
-        """Stop the builder thread (the worker is shutting down)."""
-        self._closed.set()
-        self._wake.set()
-
     def _start_builder(self) -> None:
         if self._builder is None:
             self._builder = threading.Thread(target=self._build, name="stale-rows", daemon=True)
@@ -206,30 +181,21 @@ class ReviewBatcher:
     def _build(self) -> None:
         """The builder thread: makes stale feature rows while passes go on (polars and
         the database driver let go of the interpreter lock while they work), at once
-        when a queued request waits for them, else once they have settled; and, when
-        watching, looks for new loads."""
+        when a queued request waits for them, else once they have settled."""
         assert self._snapshot is not None
-        looked = -float("inf")
-        while not self._closed.is_set():
+        while True:
             self._wake.wait(timeout=0.1)
             self._wake.clear()
-            every = self._watch_every
-            look = every is not None and time.monotonic() - looked >= every
-            if not (look or self._snapshot.stale):
+            if not self._snapshot.stale:
                 continue
-            if look:
-                looked = time.monotonic()
             with self._ready:
                 wanted = list(self._wanted)
             try:
                 with self._db.read() as conn:
-                    if look and self._members is not None:
-                        self._members(conn, [])
                     self._snapshot.warm(conn, wanted)
                 self._builder_failed = False
             except Exception:  # noqa: BLE001 - held-back requests then build their own rows
-                if not self._builder_failed:  # once per outage, not twice a second
-                    log.warning("could not build stale feature rows", exc_info=True)
+                log.warning("could not build stale feature rows", exc_info=True)
                 self._builder_failed = True
             with self._ready:
                 self._ready.notify_all()
