@@ -158,6 +158,16 @@ def total(rows: np.ndarray, w: np.ndarray | None) -> float:
     return float(np.count_nonzero(rows) if w is None else w[rows].sum())
 
 
+def row_weight(n: int, w: np.ndarray | None) -> float:
+    """The weight of all ``n`` rows: ``n`` itself when unweighted."""
+    return float(n) if w is None else float(w.sum())
+
+
+def event_weight(y: np.ndarray, w: np.ndarray | None) -> float:
+    """The weight of the rows with ``y`` = 1."""
+    return float(y.sum()) if w is None else float(y @ w)
+
+
 def _group_label(group: list[str], shown: int = 5) -> str:
     """A bin's categories, the first few named when a pool of rare levels holds many
     (``points_table`` keeps them all under ``categories``)."""
@@ -200,7 +210,7 @@ def fit_numeric(
     m = len(pre_edges) + 1
     e = event_counts(pre_idx, m, y[regular], wr)
 
-    min_count = min_share * (len(x) if w is None else float(w.sum()))
+    min_count = min_share * row_weight(len(x), w)
     atomic = single if single.any() else None  # None: nothing to test, the common case
     if monotonic == "auto":
         trend, starts = auto_trend(e, n, min_count=min_count, max_bins=max_bins, atomic=atomic)
@@ -317,7 +327,7 @@ def fit_categorical(
     """
     missing = codes < 0
     n, e = _level_counts(codes, y, len(labels), w)
-    rows = len(codes) if w is None else float(w.sum())
+    rows = row_weight(len(codes), w)
     rare = n < min_share * rows
     units: list[list[str]] = [[str(c)] for c in labels[~rare]]
     un, ue = n[~rare], e[~rare]
@@ -338,7 +348,7 @@ def fit_categorical(
             starts,
             min_count=min_share * rows,
             max_bins=max_bins,
-            total_e=float(y.sum() if w is None else y @ w),
+            total_e=event_weight(y, w),
             total_n=rows,
             atomic=atomic,
         )
@@ -418,6 +428,6 @@ def pools_rare_levels(
     """Whether :func:`fit_categorical` with ``pools_p=p`` cuts this column's rare
     levels into several pools."""
     n, e = _level_counts(codes, y, k, w)
-    min_count = min_share * (len(codes) if w is None else float(w.sum()))
+    min_count = min_share * row_weight(len(codes), w)
     rare = n < min_count
     return len(rare_pools(n[rare], e[rare], min_count, p)) > 1

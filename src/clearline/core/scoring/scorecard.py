@@ -20,7 +20,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from clearline.core.scoring import serialise
 from clearline.core.scoring.bagging import bootstraps, combine, n_members
-from clearline.core.scoring.binning import FeatureBinning
+from clearline.core.scoring.binning import FeatureBinning, row_weight
 from clearline.core.scoring.estimator import ReasonedClassifier
 from clearline.core.scoring.fitting import Column, columns_of, fit_rows, points_of
 from clearline.core.scoring.frame import Table
@@ -182,7 +182,7 @@ class Scorecard(ReasonedClassifier):
             fit_rows(self, columns, y, rows, pooled, w) for rows in bootstraps(y, members, seed)
         ]
         order = sorted(self.iv_, key=lambda f: -self.iv_[f])  # strongest first, stable
-        min_count = self.min_bin_share * (len(y) if w is None else float(w.sum()))
+        min_count = self.min_bin_share * row_weight(len(y), w)
         bag = combine(fits, columns, y, order, self.factor_, self.offset_, min_count, w)
         for f in self.selection_:
             if f in bag.used_by:

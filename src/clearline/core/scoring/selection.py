@@ -25,6 +25,7 @@ from scipy.stats import chi2
 from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
 from sklearn.model_selection import StratifiedKFold
 
+from clearline.core.scoring.binning import event_weight, row_weight
 from clearline.core.scoring.merging import g_of_bins
 
 #: Grid of C tried by ``C="auto"`` and by the L1 path (inverse regularisation strength).
@@ -217,10 +218,6 @@ def _loglik(
     return float(np.sum(ll if w is None else ll * w))
 
 
-def _events_and_rows(y: np.ndarray, w: np.ndarray | None) -> tuple[float, float]:
-    return (float(y.sum()), float(len(y))) if w is None else (float(y @ w), float(w.sum()))
-
-
 def stepwise_keep(
     woe: np.ndarray,
     y: np.ndarray,
@@ -231,7 +228,7 @@ def stepwise_keep(
 ) -> list[int]:
     """Forward selection by BIC: add the column that lowers it most while all
     coefficients stay negative; stop when no column lowers it."""
-    events, n = _events_and_rows(y, w)
+    events, n = event_weight(y, w), row_weight(len(y), w)
     rate = (events + 0.5) / (n + 1.0)
     best_bic = -2.0 * (events * np.log(rate) + (n - events) * np.log1p(-rate)) + np.log(n)
     chosen: list[int] = []
@@ -452,6 +449,6 @@ def fit_signed_lr(
                 continue
         reasons[names[cols[worst]]] = f"wrong-sign coefficient {coef[worst]:+.4f}"
         cols, lr = rest, lr_rest
-    events, n = _events_and_rows(y, w)
+    events, n = event_weight(y, w), row_weight(len(y), w)
     rate = (events + 0.5) / (n + 1.0)
     return [], np.zeros(0), float(np.log(rate / (1.0 - rate)))
