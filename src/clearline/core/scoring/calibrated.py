@@ -16,12 +16,17 @@ from sklearn.model_selection import StratifiedKFold
 from clearline.core.scoring.calibration import Calibrator, _as_1d, _check_xy  # noqa: F401
 
 
-def cross_fitted_scores(estimator: Any, X: Any, y: Any, cv: int = 5, seed: int = 0) -> np.ndarray:
-    """Out-of-fold ``score_points`` of clones of ``estimator`` (stratified ``cv`` folds)."""
+def cross_fitted_scores(
+    estimator: Any, X: Any, y: Any, cv: int = 5, seed: int = 0, sample_weight: Any = None
+) -> np.ndarray:
+    """Out-of-fold ``score_points`` of clones of ``estimator`` (stratified ``cv`` folds),
+    each clone fitted with its rows' ``sample_weight`` when given."""
     yy = np.asarray(y)
+    w = None if sample_weight is None else np.asarray(sample_weight)
     out = np.empty(len(yy))
     for tr, te in StratifiedKFold(cv, shuffle=True, random_state=seed).split(np.zeros(len(yy)), yy):
-        m = clone(estimator).fit(_rows(X, tr), yy[tr])
+        given = {} if w is None else {"sample_weight": w[tr]}
+        m = clone(estimator).fit(_rows(X, tr), yy[tr], **given)
         out[te] = m.score_points(_rows(X, te))
     return out
 
@@ -120,23 +125,37 @@ def _event(model: Any, y: Any) -> np.ndarray:
 
 
 def calibrate(
-    model: Any, X_cal: Any, y_cal: Any, method: str = "auto", random_state: int = 0
+    model: Any,
+    X_cal: Any,
+    y_cal: Any,
+    method: str = "auto",
+    random_state: int = 0,
+    sample_weight: Any = None,
 ) -> CalibratedModel:
-    """Calibrate a fitted model on held-out rows (never the rows it was trained on)."""
+    """Calibrate a fitted model on held-out rows (never the rows it was trained on),
+    weighted by ``sample_weight`` when given."""
     if not hasattr(model, "classes_"):
         raise ValueError("the model must be fitted before it is calibrated")
     kind = "score" if hasattr(model, "score_points") else "pd"
     s = _model_input(model, X_cal, kind)
     cal = Calibrator(method=method, input=kind, random_state=random_state)
-    return CalibratedModel(model, cal.fit(s, _event(model, y_cal)))
+    return CalibratedModel(model, cal.fit(s, _event(model, y_cal), sample_weight))
 
 
 def calibrate_cv(
-    estimator: Any, X: Any, y: Any, cv: int = 5, method: str = "auto", random_state: int = 0
+    estimator: Any,
+    X: Any,
+    y: Any,
+    cv: int = 5,
+    method: str = "auto",
+    random_state: int = 0,
+    sample_weight: Any = None,
 ) -> CalibratedModel:
     """Cross-fitted calibration: the calibrator learns from out-of-fold points of clones,
-    the returned model is ``estimator`` refitted on all rows."""
-    model = clone(estimator).fit(X, y)
-    s = cross_fitted_scores(estimator, X, y, cv=cv, seed=random_state)
+    the returned model is ``estimator`` refitted on all rows; ``sample_weight``, when
+    given, weighs every fit and the calibration."""
+    given = {} if sample_weight is None else {"sample_weight": sample_weight}
+    model = clone(estimator).fit(X, y, **given)
+    s = cross_fitted_scores(estimator, X, y, cv=cv, seed=random_state, sample_weight=sample_weight)
     cal = Calibrator(method=method, input="score", random_state=random_state)
-    return CalibratedModel(model, cal.fit(s, _event(model, y)))
+    return CalibratedModel(model, cal.fit(s, _event(model, y), sample_weight))

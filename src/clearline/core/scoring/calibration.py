@@ -13,8 +13,13 @@ raw PD -- to a calibrated PD. It must be fitted on scores the model did not trai
   smoother), then refitted on all of it.
 
 ``z`` is ``-points`` for scores and ``logit(pd)`` for PDs, so it always rises with risk
-and both methods fit an increasing map. Everything fitted is plain numbers, so
-``to_dict``/``from_dict`` are JSON-safe and restore an identical transform.
+and both methods fit an increasing map. ``fit`` takes ``sample_weight``: a model
+developed on a sample drawn by outcome (every bad, one good in ten) is calibrated to the
+population's PD only if the calibration rows carry the same weights. As in the models'
+``fit``, rows of weight 0 are left out and the rest scaled to a mean of 1.
+
+Everything fitted is plain numbers, so ``to_dict``/``from_dict`` are JSON-safe and
+restore an identical transform.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ import numpy as np
 import pandas as pd
 from sklearn.isotonic import IsotonicRegression
 from sklearn.model_selection import train_test_split
+
+from clearline.core.scoring.params import check_weight, encode_weight
 
 FORMAT = "clearline.Calibrator/1"
 METHODS = ("auto", "isotonic", "platt")
@@ -67,9 +74,12 @@ class Calibrator:
         self.random_state = random_state
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, s: Any, y: Any) -> Calibrator:
+    def fit(self, s: Any, y: Any, sample_weight: Any = None) -> Calibrator:
         """Fit on held-out scores ``s`` and their 0/1 (or boolean) outcomes ``y``."""
         s, yb = _check_xy(s, y)
+        rows, yb, w = encode_weight(sample_weight, yb, np.array([0, 1]), "scores")
+        if rows is not None:
+            s = s[rows]
         if len(np.unique(yb)) < 2:
             raise ValueError("calibration needs both outcomes in y (events and non-events)")
         if self.input == "auto":
@@ -80,12 +90,12 @@ class Calibrator:
         self.validation_: dict[str, dict[str, float]] = {}
         chosen = self.method
         if self.method == "auto":
-            chosen = self._choose(z, yb)
+            chosen = self._choose(z, yb, w)
         self.chosen_ = chosen
-        self._fit_method(chosen, z, yb)
+        self._fit_method(chosen, z, yb, w)
         return self
 
-    def _choose(self, z: np.ndarray, yb: np.ndarray) -> str:
+    def _choose(self, z: np.ndarray, yb: np.ndarray, w: np.ndarray | None) -> str:
         """Fit both methods on one part, keep the lower Brier score on the other."""
         n_minor = int(min(yb.sum(), len(yb) - yb.sum()))
         if n_minor * self.validation_share < 1 or n_minor * (1 - self.validation_share) < 2:
@@ -93,22 +103,31 @@ class Calibrator:
                 f"method='auto' needs more rows of each outcome to hold some out (the rarer "
                 f"outcome has {n_minor}); pass method='platt' or more calibration data"
             )
-        zf, zv, yf, yv = train_test_split(
-            z, yb, test_size=self.validation_share, stratify=yb, random_state=self.random_state
+        wf = wv = None
+        split = train_test_split(
+            z,
+            yb,
+            *([] if w is None else [w]),
+            test_size=self.validation_share,
+            stratify=yb,
+            random_state=self.random_state,
         )
+        zf, zv, yf, yv = split[:4]
+        if w is not None:
+            wf, wv = split[4:]
         for m in ("platt", "isotonic"):
-            self._fit_method(m, zf, yf)
+            self._fit_method(m, zf, yf, wf)
             p = self._apply(m, zv)
-            self.validation_[m] = {"brier": _brier(yv, p), "log_loss": _log_loss(yv, p)}
+            self.validation_[m] = {"brier": _brier(yv, p, wv), "log_loss": _log_loss(yv, p, wv)}
         iso, platt = self.validation_["isotonic"], self.validation_["platt"]
         return "isotonic" if iso["brier"] < platt["brier"] else "platt"
 
-    def _fit_method(self, method: str, z: np.ndarray, yb: np.ndarray) -> None:
+    def _fit_method(self, method: str, z: np.ndarray, yb: np.ndarray, w: np.ndarray | None) -> None:
         if method == "platt":
-            self.platt_ = _fit_platt(z, yb)
+            self.platt_ = _fit_platt(z, yb, w)
         else:
             iso = IsotonicRegression(y_min=0.0, y_max=1.0, increasing=True, out_of_bounds="clip")
-            iso.fit(z, yb)
+            iso.fit(z, yb, sample_weight=w)
             self.iso_x_ = np.asarray(iso.X_thresholds_, dtype=np.float64)
             self.iso_y_ = np.asarray(iso.y_thresholds_, dtype=np.float64)
 
@@ -181,35 +200,49 @@ class Calibrator:
 
 
 # -------------------------------------------------------------------- reliability
-def reliability(y: Any, p: Any, bins: int = 10, strategy: str = "quantile") -> pd.DataFrame:
+def reliability(
+    y: Any, p: Any, bins: int = 10, strategy: str = "quantile", sample_weight: Any = None
+) -> pd.DataFrame:
     """Reliability table: per bin of predicted PD, mean predicted, observed rate, count.
 
     ``strategy="quantile"`` makes bins of (about) equal count -- deciles by default, the
     usual "calibration by decile"; tied PDs stay in one bin, so there can be fewer bins.
-    ``"uniform"`` cuts [0, 1] into equal widths. Empty bins are left out.
+    ``"uniform"`` cuts [0, 1] into equal widths. Empty bins are left out. With
+    ``sample_weight``: quantiles of the weight, weighted means and rates, rows of weight
+    0 left out, and a ``weight`` column.
     """
     p, yb = _check_xy(p, y, what="p")
     if not (isinstance(bins, int | np.integer) and bins >= 1):
         raise ValueError(f"bins must be an integer >= 1, got {bins!r}")
     if np.any((p < 0) | (p > 1)):
         raise ValueError("p must be probabilities in [0, 1]")
+    w = None
+    if sample_weight is not None:
+        w = check_weight(sample_weight, len(p), "p")
+        p, yb, w = p[w > 0], yb[w > 0], w[w > 0]
     if strategy == "quantile":
-        edges = np.quantile(p, np.linspace(0, 1, bins + 1)[1:-1])
+        cuts = np.linspace(0, 1, bins + 1)[1:-1]
+        edges = (
+            np.quantile(p, cuts)
+            if w is None
+            else np.quantile(p, cuts, method="inverted_cdf", weights=w)
+        )
     elif strategy == "uniform":
         edges = np.linspace(0, 1, bins + 1)[1:-1]
     else:
         raise ValueError(f"strategy must be 'quantile' or 'uniform', got {strategy!r}")
     idx = np.searchsorted(edges, p, side="right")
     count = np.bincount(idx, minlength=bins)
+    weight = count if w is None else np.bincount(idx, weights=w, minlength=bins)
     keep = count > 0
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean_p = np.bincount(idx, weights=p, minlength=bins) / count
-        rate = np.bincount(idx, weights=yb, minlength=bins) / count
+        mean_p = np.bincount(idx, weights=p if w is None else w * p, minlength=bins) / weight
+        rate = np.bincount(idx, weights=yb if w is None else w * yb, minlength=bins) / weight
     lo = np.full(bins, np.inf)
     hi = np.full(bins, -np.inf)
     np.minimum.at(lo, idx, p)
     np.maximum.at(hi, idx, p)
-    return pd.DataFrame(
+    table = pd.DataFrame(
         {
             "bin": np.arange(bins)[keep],
             "p_min": lo[keep],
@@ -219,13 +252,20 @@ def reliability(y: Any, p: Any, bins: int = 10, strategy: str = "quantile") -> p
             "count": count[keep],
         }
     )
+    if w is not None:
+        table["weight"] = weight[keep]
+    return table
 
 
-def expected_calibration_error(y: Any, p: Any, bins: int = 10, strategy: str = "quantile") -> float:
-    """ECE: count-weighted mean of |observed rate - mean predicted| over the bins."""
-    t = reliability(y, p, bins, strategy)
+def expected_calibration_error(
+    y: Any, p: Any, bins: int = 10, strategy: str = "quantile", sample_weight: Any = None
+) -> float:
+    """ECE: mean of |observed rate - mean predicted| over the bins, weighted by each
+    bin's rows (or, with ``sample_weight``, its weight)."""
+    t = reliability(y, p, bins, strategy, sample_weight)
+    size = t["count"] if sample_weight is None else t["weight"]
     gap = np.abs(t["observed_rate"] - t["mean_predicted"])
-    return float((gap * t["count"]).sum() / t["count"].sum())
+    return float((gap * size).sum() / size.sum())
 
 
 # ---------------------------------------------------------------------- helpers
@@ -254,40 +294,42 @@ def _check_xy(s: Any, y: Any, what: str = "scores") -> tuple[np.ndarray, np.ndar
     return arr, yy.astype(np.float64)
 
 
-def _fit_platt(z: np.ndarray, yb: np.ndarray) -> tuple[float, float]:
-    """(a, b) of ``sigmoid(a + b z)`` by Newton's method on Platt's smoothed targets."""
-    n1 = yb.sum()
-    n0 = len(yb) - n1
+def _fit_platt(z: np.ndarray, yb: np.ndarray, w: np.ndarray | None) -> tuple[float, float]:
+    """(a, b) of ``sigmoid(a + b z)`` by Newton's method on Platt's smoothed targets,
+    each row's terms times its weight ``w`` (None: 1)."""
+    r: np.ndarray | float = 1.0 if w is None else w
+    n1 = np.sum(r * yb)
+    n0 = np.sum(r * (1.0 - yb))
     t = np.where(yb == 1, (n1 + 1) / (n1 + 2), 1 / (n0 + 2))
     mu, sd = z.mean(), z.std()
     sd = sd if sd > 0 else 1.0
     u = np.column_stack([np.ones_like(z), (z - mu) / sd])  # standardised: well conditioned
 
-    def loss(w: np.ndarray) -> float:
-        m = u @ w
-        return float(np.sum(np.logaddexp(0, m) - t * m))
+    def loss(c: np.ndarray) -> float:
+        m = u @ c
+        return float(np.sum(r * (np.logaddexp(0, m) - t * m)))
 
-    w = np.zeros(2)
-    cur = loss(w)
+    c = np.zeros(2)
+    cur = loss(c)
     for _ in range(100):
-        q = 1.0 / (1.0 + np.exp(-(u @ w)))
-        g = u.T @ (q - t)
-        h = (u * (q * (1 - q))[:, None]).T @ u + 1e-12 * np.eye(2)
+        q = 1.0 / (1.0 + np.exp(-(u @ c)))
+        g = u.T @ (r * (q - t))
+        h = (u * (r * q * (1 - q))[:, None]).T @ u + 1e-12 * np.eye(2)
         step = np.linalg.solve(h, g)
         k = 1.0
-        while k > 1e-8 and loss(w - k * step) > cur:
+        while k > 1e-8 and loss(c - k * step) > cur:
             k /= 2  # halve until the loss does not rise (Newton can overshoot)
-        w = w - k * step
-        new = loss(w)
+        c = c - k * step
+        new = loss(c)
         if abs(cur - new) < 1e-12 * max(1.0, abs(cur)):
             break
         cur = new
-    return float(w[0] - w[1] * mu / sd), float(w[1] / sd)
+    return float(c[0] - c[1] * mu / sd), float(c[1] / sd)
 
 
-def _brier(y: np.ndarray, p: np.ndarray) -> float:
-    return float(np.mean((p - y) ** 2))
+def _brier(y: np.ndarray, p: np.ndarray, w: np.ndarray | None = None) -> float:
+    return float(np.average((p - y) ** 2, weights=w))
 
 
-def _log_loss(y: np.ndarray, p: np.ndarray) -> float:
-    return float(-np.mean(y * np.log(p) + (1 - y) * np.log1p(-p)))
+def _log_loss(y: np.ndarray, p: np.ndarray, w: np.ndarray | None = None) -> float:
+    return float(-np.average(y * np.log(p) + (1 - y) * np.log1p(-p), weights=w))

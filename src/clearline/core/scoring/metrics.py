@@ -1,8 +1,13 @@
 """Discrimination and calibration metrics in plain numpy.
 
 ``y`` is binary (1/True = event, e.g. bad); ``p`` is a score that is higher for events
-(a PD). Ties in ``p`` are handled exactly: AUC uses mid-ranks, KS compares cumulative
-distributions only at distinct score values.
+(a PD). Ties in ``p`` are handled exactly: AUC counts a tied pair half, KS compares
+cumulative distributions only at distinct score values.
+
+Every metric takes ``sample_weight``: a development sample drawn by outcome (every bad,
+one good in ten) is measured as the population it stands for when each row carries
+the weight the fit was given. A row of weight 3 counts as three rows; weight 0 leaves
+it out.
 """
 
 from __future__ import annotations
@@ -10,6 +15,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+
+from clearline.core.scoring.params import check_weight
 
 
 def _check(y: Any, p: Any, both: bool = True) -> tuple[np.ndarray, np.ndarray]:
@@ -30,35 +37,53 @@ def _check(y: Any, p: Any, both: bool = True) -> tuple[np.ndarray, np.ndarray]:
     return yb, p
 
 
-def auc(y: Any, p: Any) -> float:
-    """Area under the ROC curve (Mann-Whitney U with mid-ranks for ties)."""
+def weights_of(sample_weight: Any, yb: np.ndarray, both: bool = True) -> np.ndarray:
+    """``sample_weight`` checked against 0/1 ``yb`` (ones when None); with ``both``, each
+    class must keep some weight."""
+    if sample_weight is None:
+        return np.ones(len(yb))
+    w = check_weight(sample_weight, len(yb), "y")
+    if both and (w @ yb == 0 or w @ (1.0 - yb) == 0):
+        kind = "event" if w @ yb == 0 else "non-event"
+        raise ValueError(f"sample_weight is zero for every {kind}: both classes are needed")
+    return w
+
+
+def grouped_auc(group: np.ndarray, k: int, w1: np.ndarray, w0: np.ndarray) -> float:
+    """AUC from each row's group of equal predictions (0..k-1, rising with the
+    prediction) and its event and non-event weights: the weighted share of (event,
+    non-event) pairs ranked right, a tie counting half."""
+    e = np.bincount(group, weights=w1, minlength=k)
+    n = np.bincount(group, weights=w0, minlength=k)
+    below = np.cumsum(n) - n  # non-event weight strictly lower
+    return float(np.sum(e * (below + 0.5 * n)) / (e.sum() * n.sum()))
+
+
+def auc(y: Any, p: Any, sample_weight: Any = None) -> float:
+    """Area under the ROC curve (Mann-Whitney U, ties counted half)."""
     yb, p = _check(y, p)
-    _, inv, counts = np.unique(p, return_inverse=True, return_counts=True)
-    # Mid-rank of each distinct value: ranks 1..n, ties share their average.
-    mid = np.cumsum(counts) - (counts - 1) / 2.0
-    ranks = mid[inv]
-    n1 = yb.sum()
-    n0 = len(yb) - n1
-    return float((ranks[yb == 1].sum() - n1 * (n1 + 1) / 2.0) / (n1 * n0))
+    w = weights_of(sample_weight, yb)
+    _, group = np.unique(p, return_inverse=True)
+    return grouped_auc(group, int(group.max()) + 1, w * yb, w * (1.0 - yb))
 
 
-def gini(y: Any, p: Any) -> float:
+def gini(y: Any, p: Any, sample_weight: Any = None) -> float:
     """Gini coefficient (accuracy ratio) = 2 AUC - 1."""
-    return 2.0 * auc(y, p) - 1.0
+    return 2.0 * auc(y, p, sample_weight) - 1.0
 
 
-def ks(y: Any, p: Any) -> float:
+def ks(y: Any, p: Any, sample_weight: Any = None) -> float:
     """Kolmogorov-Smirnov statistic: max gap between the score CDFs of the two classes."""
     yb, p = _check(y, p)
-    _, inv = np.unique(p, return_inverse=True)
-    events = np.bincount(inv, weights=yb)
-    totals = np.bincount(inv)
-    cdf_events = np.cumsum(events) / yb.sum()
-    cdf_non = np.cumsum(totals - events) / (len(yb) - yb.sum())
-    return float(np.max(np.abs(cdf_events - cdf_non)))
+    w = weights_of(sample_weight, yb)
+    _, group = np.unique(p, return_inverse=True)
+    events = np.bincount(group, weights=w * yb)
+    non = np.bincount(group, weights=w * (1.0 - yb))
+    return float(np.max(np.abs(np.cumsum(events) / events.sum() - np.cumsum(non) / non.sum())))
 
 
-def brier(y: Any, p: Any) -> float:
+def brier(y: Any, p: Any, sample_weight: Any = None) -> float:
     """Brier score: mean squared error of the probability ``p`` against ``y``."""
     yb, p = _check(y, p, both=False)  # defined even when every row is one class
-    return float(np.mean((p - yb) ** 2))
+    w = weights_of(sample_weight, yb, both=False)
+    return float(np.average((p - yb) ** 2, weights=w))

@@ -173,8 +173,36 @@ def _warn_if_good_is_the_event(model: str, classes: np.ndarray) -> None:
     )
 
 
+def check_weight(sample_weight: Any, n: int, rows_of: str) -> np.ndarray:
+    """``sample_weight`` as float64 for ``n`` rows (of ``rows_of``, for the message), or
+    a ValueError naming what is wrong: its shape or length, a value that is not a
+    number, missing, infinite or negative, or every weight zero."""
+    if hasattr(sample_weight, "to_numpy"):
+        sample_weight = sample_weight.to_numpy()
+    w = np.asarray(sample_weight)
+    if w.ndim != 1:
+        raise ValueError(f"sample_weight must be 1-D, got shape {w.shape}")
+    if len(w) != n:
+        raise ValueError(
+            f"{rows_of} has {n} rows but sample_weight has {len(w)}: lengths must match"
+        )
+    try:
+        if w.dtype.kind not in "biufO":
+            raise TypeError
+        w = w.astype(np.float64)  # an object array of numbers converts too
+    except (TypeError, ValueError):
+        raise ValueError(f"sample_weight must be numbers, got dtype {w.dtype}") from None
+    if not np.all(np.isfinite(w)):
+        raise ValueError("sample_weight has missing or infinite values")
+    if (w < 0).any():
+        raise ValueError(f"sample_weight must be >= 0, got {float(w.min())!r}")
+    if not (w > 0).any():
+        raise ValueError("sample_weight is zero for every row")
+    return w
+
+
 def encode_weight(
-    sample_weight: Any, y: np.ndarray, classes: np.ndarray
+    sample_weight: Any, y: np.ndarray, classes: np.ndarray, rows_of: str = "X"
 ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray | None]:
     """Check ``sample_weight`` against 0/1 ``y`` (from :func:`encode_y`, labels
     ``classes``). Returns the rows to fit (None: all), their ``y``, and their weights
@@ -188,26 +216,8 @@ def encode_weight(
     """
     if sample_weight is None:
         return None, y, None
-    if hasattr(sample_weight, "to_numpy"):
-        sample_weight = sample_weight.to_numpy()
-    w = np.asarray(sample_weight)
-    if w.ndim != 1:
-        raise ValueError(f"sample_weight must be 1-D, got shape {w.shape}")
-    if len(w) != len(y):
-        raise ValueError(f"X has {len(y)} rows but sample_weight has {len(w)}: lengths must match")
-    try:
-        if w.dtype.kind not in "biufO":
-            raise TypeError
-        w = w.astype(np.float64)  # an object array of numbers converts too
-    except (TypeError, ValueError):
-        raise ValueError(f"sample_weight must be numbers, got dtype {w.dtype}") from None
-    if not np.all(np.isfinite(w)):
-        raise ValueError("sample_weight has missing or infinite values")
-    if (w < 0).any():
-        raise ValueError(f"sample_weight must be >= 0, got {float(w.min())!r}")
+    w = check_weight(sample_weight, len(y), rows_of)
     kept = w > 0
-    if not kept.any():
-        raise ValueError("sample_weight is zero for every row: nothing to fit")
     for value, label in ((0.0, classes[0]), (1.0, classes[1])):
         if not kept[y == value].any():
             shown = label.item() if isinstance(label, np.generic) else label  # not np.int64(1)

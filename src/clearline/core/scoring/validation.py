@@ -5,6 +5,10 @@ in the model artefact as it is. ``y`` is 0/1 (1 = default); ``p`` is a predicted
 probability of default (higher = riskier). Stability (PSI of the score, CSI per
 feature) lives in ``stability.py`` and is re-exported here.
 
+Each function takes ``sample_weight`` (see ``metrics.py``): a sample drawn by outcome is
+measured as the population it stands for. Counts (``n``, ``events``, ``count``) stay
+counts of rows; rates, means and metrics are weighted, and ``weight`` says the total.
+
 Sample names used by the train service: ``"train"`` (development), ``"test"``
 (out-of-sample: borrowers the model never saw) and ``"oot"`` (out-of-time: a later
 observation date).
@@ -17,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from clearline.core.scoring.metrics import _check, auc, brier, gini, ks
+from clearline.core.scoring.metrics import _check, auc, brier, gini, grouped_auc, ks, weights_of
 from clearline.core.scoring.stability import csi, psi, psi_table, status
 
 __all__ = [
@@ -43,57 +47,84 @@ def predict_pd(model: Any, X: Any) -> np.ndarray:
     return np.asarray(model.predict_proba(X), dtype=np.float64)[:, 1]
 
 
-def discrimination(y: Any, p: Any) -> dict[str, Any]:
+def discrimination(y: Any, p: Any, sample_weight: Any = None) -> dict[str, Any]:
     """AUC, KS, Gini and Brier of ``p`` against ``y``, with the sample size.
 
-    AUC, KS and Gini need both outcomes; on a one-class sample they are None (the Brier
-    score is still defined).
+    AUC, KS and Gini need both outcomes (with weight); on a one-class sample they are
+    None (the Brier score is still defined). With ``sample_weight`` the event rate is
+    weighted and ``weight`` is their total.
     """
     yb, pf = _check(y, p, both=False)
-    n, events = int(yb.size), int(yb.sum())
-    if n == 0:
+    if yb.size == 0:
         raise ValueError("cannot validate on an empty sample")
-    both = 0 < events < n
-    return {
+    w = weights_of(sample_weight, yb, both=False)
+    given = None
+    if sample_weight is not None:  # rows of weight 0 are left out
+        kept = w > 0
+        yb, pf, w = yb[kept], pf[kept], w[kept]
+        given = w
+    n, events = int(yb.size), int(yb.sum())
+    rate = float(w @ yb / w.sum())
+    both = 0.0 < rate < 1.0
+    out = {
         "n": n,
         "events": events,
-        "event_rate": events / n,
-        "auc": auc(yb, pf) if both else None,
-        "ks": ks(yb, pf) if both else None,
-        "gini": gini(yb, pf) if both else None,
-        "brier": brier(yb, pf),
+        "event_rate": events / n if given is None else rate,
+        "auc": auc(yb, pf, given) if both else None,
+        "ks": ks(yb, pf, given) if both else None,
+        "gini": gini(yb, pf, given) if both else None,
+        "brier": brier(yb, pf, given),
     }
+    if given is not None:
+        out["weight"] = float(w.sum())
+    return out
 
 
-def calibration_table(y: Any, p: Any, bins: int = 10) -> dict[str, Any]:
+def calibration_table(y: Any, p: Any, bins: int = 10, sample_weight: Any = None) -> dict[str, Any]:
     """Predicted against observed default rate by group of predicted PD.
 
     Rows are sorted by ``p`` (stable, so ties keep input order) and cut into ``bins``
-    groups of (nearly) equal size: deciles by default.
+    groups of (nearly) equal size: deciles by default. With ``sample_weight`` the groups
+    are of (nearly) equal weight, a row never split (so a heavy row can leave fewer
+    groups), and means and rates are weighted; rows of weight 0 are left out.
 
     Returns ``{"rows": [{"bin", "count", "events", "mean_predicted", "observed_rate",
-    "p_min", "p_max"}], "ece"}`` where ``ece`` (expected calibration error) is the
-    count-weighted mean of ``|mean_predicted - observed_rate|``.
+    "p_min", "p_max"} (and "weight" when weighted)], "ece"}`` where ``ece`` (expected
+    calibration error) is the mean of ``|mean_predicted - observed_rate|`` weighted by
+    each group's rows (or weight).
     """
     if not (isinstance(bins, int | np.integer) and bins >= 1):
         raise ValueError(f"bins must be an integer >= 1, got {bins!r}")
     yb, pf = _check(y, p, both=False)
     if yb.size == 0:
         raise ValueError("cannot build a calibration table on an empty sample")
+    w = weights_of(sample_weight, yb, both=False)
+    if sample_weight is not None:
+        kept = w > 0
+        yb, pf, w = yb[kept], pf[kept], w[kept]
     order = np.argsort(pf, kind="stable")
     k = min(bins, yb.size)
-    # group id of each sorted row: equal-size groups, like np.array_split
+    # group id of each sorted row: equal-size groups, like np.array_split; weighted,
+    # the group of the weight before the row
     group = np.empty(yb.size, dtype=np.int64)
-    group[order] = (np.arange(yb.size) * k) // yb.size
+    if sample_weight is None:
+        group[order] = (np.arange(yb.size) * k) // yb.size
+    else:
+        ws = w[order]
+        before = np.cumsum(ws) - ws
+        group[order] = np.minimum((before * k / ws.sum()).astype(np.int64), k - 1)
+        _, group = np.unique(group, return_inverse=True)  # no empty groups
+        k = int(group.max()) + 1
     count = np.bincount(group, minlength=k)
     events = np.bincount(group, weights=yb, minlength=k)
-    mean_p = np.bincount(group, weights=pf, minlength=k) / count
-    observed = events / count
+    weight = np.bincount(group, weights=w, minlength=k)
+    mean_p = np.bincount(group, weights=w * pf, minlength=k) / weight
+    observed = np.bincount(group, weights=w * yb, minlength=k) / weight
     p_min = np.full(k, np.inf)
     p_max = np.full(k, -np.inf)
     np.minimum.at(p_min, group, pf)
     np.maximum.at(p_max, group, pf)
-    ece = float(np.sum(count * np.abs(mean_p - observed)) / yb.size)
+    ece = float(np.sum(weight * np.abs(mean_p - observed)) / weight.sum())
     rows = [
         {
             "bin": i + 1,
@@ -106,6 +137,9 @@ def calibration_table(y: Any, p: Any, bins: int = 10) -> dict[str, Any]:
         }
         for i in range(k)
     ]
+    if sample_weight is not None:
+        for row, total in zip(rows, weight.tolist(), strict=True):
+            row["weight"] = total
     return {"rows": rows, "ece": ece}
 
 
@@ -159,19 +193,22 @@ def roc_points(y: Any, p: Any) -> dict[str, list[float]]:
     return {"fpr": fpr.tolist(), "tpr": tpr.tolist()}
 
 
-def validate_predictions(y: Any, p: Any, bins: int = 10) -> dict[str, Any]:
+def validate_predictions(
+    y: Any, p: Any, bins: int = 10, sample_weight: Any = None
+) -> dict[str, Any]:
     """Discrimination plus calibration table and ECE of one sample's predictions."""
-    out = discrimination(y, p)
-    cal = calibration_table(y, p, bins)
+    out = discrimination(y, p, sample_weight)
+    cal = calibration_table(y, p, bins, sample_weight)
     out["ece"] = cal["ece"]
     out["calibration"] = cal["rows"]
     return out
 
 
 def validate_model(
-    model: Any, samples: Mapping[str, tuple[Any, Any]], *, bins: int = 10
+    model: Any, samples: Mapping[str, tuple[Any, ...]], *, bins: int = 10
 ) -> dict[str, dict[str, Any]]:
-    """Metrics of ``model`` on each named sample ``{name: (X, y)}``.
+    """Metrics of ``model`` on each named sample ``{name: (X, y)}``, or ``(X, y,
+    sample_weight)`` for a weighted one.
 
     Returns ``{name: {n, events, event_rate, auc, ks, gini, brier, ece, calibration}}``
     (JSON-safe; see :func:`validate_predictions`).
@@ -179,25 +216,18 @@ def validate_model(
     if not samples:
         raise ValueError("validate_model needs at least one named sample")
     out = {}
-    for name, pair in samples.items():
-        if len(pair) != 2:
-            raise ValueError(f"sample {name!r} must be a pair (X, y)")
-        X, y = pair
-        out[name] = validate_predictions(np.asarray(y), predict_pd(model, X), bins)
+    for name, sample in samples.items():
+        if len(sample) not in (2, 3):
+            raise ValueError(f"sample {name!r} must be (X, y) or (X, y, sample_weight)")
+        X, y, *weight = sample
+        given = weight[0] if weight else None
+        out[name] = validate_predictions(np.asarray(y), predict_pd(model, X), bins, given)
     return out
 
 
 def _group_by_value(p: np.ndarray) -> tuple[np.ndarray, int]:
     _, inv = np.unique(p, return_inverse=True)
     return inv, int(inv.max()) + 1
-
-
-def _weighted_auc(inv: np.ndarray, k: int, w1: np.ndarray, w0: np.ndarray) -> float:
-    """AUC with row weights (bootstrap multiplicities), ties counted half."""
-    e = np.bincount(inv, weights=w1, minlength=k)
-    n = np.bincount(inv, weights=w0, minlength=k)
-    below = np.cumsum(n) - n  # non-events with a strictly lower prediction
-    return float(np.sum(e * (below + 0.5 * n)) / (e.sum() * n.sum()))
 
 
 def compare_predictions(
@@ -208,13 +238,15 @@ def compare_predictions(
     n_boot: int = 200,
     seed: int = 0,
     names: tuple[str, str] = ("champion", "challenger"),
+    sample_weight: Any = None,
 ) -> dict[str, Any]:
     """Side-by-side metrics of two models' PDs on the same rows, and a paired bootstrap
     of the AUC difference (challenger minus champion).
 
     Each resample draws the rows with replacement once and scores both models on it,
     so the interval reflects the pairing (no DeLong variance formula needed). Resamples
-    that miss one outcome are dropped. Deterministic for a given ``seed``.
+    that miss one outcome are dropped. Deterministic for a given ``seed``. With
+    ``sample_weight``, a drawn row counts its weight as many times as it was drawn.
 
     Returns ``{names[0]: metrics, names[1]: metrics, "auc_diff", "ci95": [lo, hi],
     "p_challenger_better", "n_boot", "n_used", "seed"}``.
@@ -225,24 +257,25 @@ def compare_predictions(
         raise ValueError("the two models need different names")
     yb, pa = _check(y, p_champion)
     _, pb = _check(y, p_challenger)
+    sw = weights_of(sample_weight, yb)
     ga, ka = _group_by_value(pa)
     gb, kb = _group_by_value(pb)
     rng = np.random.default_rng(seed)
     n = yb.size
     diffs = np.empty(n_boot)
     for i in range(n_boot):  # one O(n) pass per resample; rows are never looped over
-        w = np.bincount(rng.integers(0, n, n), minlength=n).astype(np.float64)
+        w = np.bincount(rng.integers(0, n, n), minlength=n) * sw
         w1, w0 = w * yb, w * (1.0 - yb)
         if w1.sum() == 0 or w0.sum() == 0:
             diffs[i] = np.nan
             continue
-        diffs[i] = _weighted_auc(gb, kb, w1, w0) - _weighted_auc(ga, ka, w1, w0)
+        diffs[i] = grouped_auc(gb, kb, w1, w0) - grouped_auc(ga, ka, w1, w0)
     used = diffs[np.isfinite(diffs)]
-    point = auc(yb, pb) - auc(yb, pa)
+    point = auc(yb, pb, sample_weight) - auc(yb, pa, sample_weight)
     lo, hi = np.quantile(used, [0.025, 0.975]) if used.size else (np.nan, np.nan)
     return {
-        names[0]: discrimination(yb, pa),
-        names[1]: discrimination(yb, pb),
+        names[0]: discrimination(yb, pa, sample_weight),
+        names[1]: discrimination(yb, pb, sample_weight),
         "auc_diff": float(point),
         "ci95": [float(lo), float(hi)],
         "p_challenger_better": float(np.mean(used > 0)) if used.size else None,
@@ -261,6 +294,7 @@ def compare_models(
     n_boot: int = 200,
     seed: int = 0,
     names: tuple[str, str] = ("champion", "challenger"),
+    sample_weight: Any = None,
 ) -> dict[str, Any]:
     """:func:`compare_predictions` of two fitted models on the same holdout."""
     return compare_predictions(
@@ -270,6 +304,7 @@ def compare_models(
         n_boot=n_boot,
         seed=seed,
         names=names,
+        sample_weight=sample_weight,
     )
 
 
