@@ -17,10 +17,12 @@ from clearline.core.scoring.calibration import (
     reliability,
 )
 from clearline.core.scoring.metrics import auc, brier, gini, ks
+from clearline.core.scoring.stability import csi, psi
 from clearline.core.scoring.validation import (
     calibration_table,
     compare_predictions,
     discrimination,
+    stability_summary,
     validate_model,
 )
 
@@ -202,3 +204,39 @@ def test_cross_fitted_calibration_weighs_every_fit_and_validation_takes_triples(
     assert "weight" in report["drawn"] and "weight" not in report["plain"]
     with pytest.raises(ValueError, match=r"\(X, y\) or \(X, y, sample_weight\)"):
         validate_model(model, {"bad": (Xd,)})
+
+
+def test_the_drawn_sample_weighted_is_as_stable_as_the_population_it_stands_for() -> None:
+    z, y = _population()
+    rows, w = _drawn(y)
+    fresh, _ = _population(seed=12)  # the same population again
+    assert psi(z[rows], fresh, expected_weight=w) < 0.01
+    assert psi(z[rows], fresh) > 0.1  # unweighted, the sample's bads look like a shift
+    dev = pd.DataFrame({"z": z[rows]})
+    recent = pd.DataFrame({"z": fresh})
+    weighted = csi(dev, recent, ["z"], dev_weight=w)[0]
+    assert weighted["csi"] < 0.01 and weighted["status"] == "stable"
+    assert csi(dev, recent, ["z"])[0]["status"] != "stable"
+    # Weights on the recent side too; scale and weight 0 as elsewhere.
+    wr = np.random.default_rng(13).integers(0, 3, len(fresh)).astype(float)
+    kept = wr > 0
+    assert psi(z[rows], fresh, 10, w * 3.0, wr) == pytest.approx(
+        psi(z[rows], fresh[kept], 10, w, wr[kept]), abs=1e-12
+    )
+    with pytest.raises(ValueError, match="lengths must match"):
+        psi(z[rows], fresh, expected_weight=w[:-1])
+
+
+def test_a_scorecard_s_stability_summary_takes_both_samples_weights() -> None:
+    z, y = _population(8_000, seed=14)
+    X = pd.DataFrame({"z": z})
+    rows, w = _drawn(y, seed=15)
+    model = Scorecard().fit(X.iloc[rows], y[rows], sample_weight=w)
+    fresh, _ = _population(8_000, seed=16)
+    recent = pd.DataFrame({"z": fresh})
+    weighted = stability_summary(model, X.iloc[rows], recent, dev_weight=w)
+    plain = stability_summary(model, X.iloc[rows], recent)
+    assert weighted["score_psi"] < 0.02 < 0.1 < plain["score_psi"]
+    assert weighted["csi"][0]["csi"] < 0.02 < 0.1 < plain["csi"][0]["csi"]
+    ones = stability_summary(model, X.iloc[rows], recent, recent_weight=np.ones(len(fresh)))
+    assert ones == plain  # model bins and unit weights: the unweighted figures

@@ -11,6 +11,11 @@ shares then no longer sum to exactly 1, which is harmless at this size).
 
 Usual reading (``status``): below 0.10 stable, 0.10 to 0.25 watch, 0.25 or more shifted.
 
+Either sample may carry weights (``expected_weight`` / ``dev_weight``, ``actual_weight``
+/ ``recent_weight``): a development sample drawn by outcome stands for the population
+only with the weights its model was fitted with. Shares are then shares of weight, and
+the quantile edges weighted quantiles (each still an observed value).
+
 CSI bins: by default the model's own bins (``model_binner``: every feature is looked up
 in the scorecard's fitted ``binnings_``, missing and unseen categories in their own
 bins), so CSI speaks about exactly the groups the points are given to. Without a model,
@@ -26,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from clearline.core.scoring.frame import Table
+from clearline.core.scoring.params import check_weight
 
 EPS = 1e-4
 STABLE, SHIFTED = 0.10, 0.25
@@ -56,16 +62,23 @@ def index_from_counts(expected: Any, actual: Any) -> float:
     return float(np.sum((as_ - es) * np.log(as_ / es)))
 
 
-def quantile_edges(values: np.ndarray, bins: int) -> np.ndarray:
-    """Inner edges at the quantiles of ``values`` (ties collapse: fewer bins)."""
+def quantile_edges(values: np.ndarray, bins: int, weight: np.ndarray | None = None) -> np.ndarray:
+    """Inner edges at the quantiles of ``values`` (ties collapse: fewer bins), of their
+    ``weight`` when given."""
     if not (isinstance(bins, int | np.integer) and bins >= 2):
         raise ValueError(f"bins must be an integer >= 2, got {bins!r}")
-    finite = values[np.isfinite(values)]
+    ok = np.isfinite(values) if weight is None else np.isfinite(values) & (weight > 0)
+    finite = values[ok]
     if finite.size == 0:
         return np.empty(0)
-    # "higher": every edge is an observed value, so a discrete score (a scorecard has
-    # few distinct totals) is cut between its values, never inside a mass point.
-    qs = np.quantile(finite, np.linspace(0.0, 1.0, bins + 1)[1:-1], method="higher")
+    # "higher" (weighted: "inverted_cdf"): every edge is an observed value, so a discrete
+    # score (a scorecard has few distinct totals) is cut between its values, never
+    # inside a mass point.
+    cuts = np.linspace(0.0, 1.0, bins + 1)[1:-1]
+    if weight is None:
+        qs = np.quantile(finite, cuts, method="higher")
+    else:
+        qs = np.quantile(finite, cuts, method="inverted_cdf", weights=weight[ok])
     # An edge at the minimum would only create an empty first bin.
     return np.unique(qs[qs > finite.min()])
 
@@ -81,17 +94,29 @@ def _numeric(values: Any, name: str) -> np.ndarray:
     return arr
 
 
-def psi_table(expected: Any, actual: Any, bins: int = 10) -> dict[str, Any]:
+def _weight(w: Any, n: int, of: str) -> np.ndarray | None:
+    return None if w is None else check_weight(w, n, of)
+
+
+def psi_table(
+    expected: Any,
+    actual: Any,
+    bins: int = 10,
+    expected_weight: Any = None,
+    actual_weight: Any = None,
+) -> dict[str, Any]:
     """PSI with its bins: edges from the quantiles of ``expected``.
 
     Returns ``{"psi", "status", "edges", "expected_share", "actual_share"}`` (lists).
     """
     e = _numeric(expected, "expected")
     a = _numeric(actual, "actual")
-    edges = quantile_edges(e, bins)
+    we = _weight(expected_weight, e.size, "expected")
+    wa = _weight(actual_weight, a.size, "actual")
+    edges = quantile_edges(e, bins, we)
     k = edges.size + 1
-    ce = np.bincount(np.searchsorted(edges, e, side="right"), minlength=k)
-    ca = np.bincount(np.searchsorted(edges, a, side="right"), minlength=k)
+    ce = np.bincount(np.searchsorted(edges, e, side="right"), weights=we, minlength=k)
+    ca = np.bincount(np.searchsorted(edges, a, side="right"), weights=wa, minlength=k)
     value = index_from_counts(ce, ca)
     return {
         "psi": value,
@@ -102,10 +127,16 @@ def psi_table(expected: Any, actual: Any, bins: int = 10) -> dict[str, Any]:
     }
 
 
-def psi(expected: Any, actual: Any, bins: int = 10) -> float:
+def psi(
+    expected: Any,
+    actual: Any,
+    bins: int = 10,
+    expected_weight: Any = None,
+    actual_weight: Any = None,
+) -> float:
     """Population stability index of a score between ``expected`` (development) and
     ``actual`` (recent) samples, on ``bins`` quantile bins of ``expected``."""
-    return float(psi_table(expected, actual, bins)["psi"])
+    return float(psi_table(expected, actual, bins, expected_weight, actual_weight)["psi"])
 
 
 def model_binner(model: Any) -> Binner:
@@ -129,16 +160,20 @@ def model_binner(model: Any) -> Binner:
     return bin_of
 
 
-def quantile_binner(dev_frame: Any, features: Sequence[str], bins: int = 10) -> Binner:
-    """Bins learnt from the development frame alone: quantiles for numeric features,
-    one bin per category otherwise; missing and unseen values get bins of their own."""
+def quantile_binner(
+    dev_frame: Any, features: Sequence[str], bins: int = 10, dev_weight: Any = None
+) -> Binner:
+    """Bins learnt from the development frame alone: quantiles (of ``dev_weight`` when
+    given) for numeric features, one bin per category otherwise; missing and unseen
+    values get bins of their own."""
     table = Table(dev_frame)
     table.require(list(features))
+    weight = _weight(dev_weight, table.n_rows, "dev_frame")
     numeric: dict[str, np.ndarray] = {}
     cats: dict[str, np.ndarray] = {}
     for f in features:
         if table.is_numeric(f):
-            numeric[f] = quantile_edges(table.numeric(f), bins)
+            numeric[f] = quantile_edges(table.numeric(f), bins, weight)
         else:
             cats[f] = table.categories(f)[1]
 
@@ -170,6 +205,8 @@ def csi(
     recent_frame: Any,
     features: Sequence[str],
     binner: Binner | Any | None = None,
+    dev_weight: Any = None,
+    recent_weight: Any = None,
 ) -> list[dict[str, Any]]:
     """Characteristic stability index of each feature, development vs recent.
 
@@ -179,23 +216,30 @@ def csi(
     features : the features to check (usually the model's ``features_``).
     binner : a fitted Scorecard (its own bins, the default in reports), a ``Binner``
         callable, or None for quantile bins of ``dev_frame`` (see the module docstring).
+    dev_weight, recent_weight : row weights of either frame (None: each row counts 1).
 
     Returns
     -------
     list of ``{"feature", "csi", "status", "n_bins"}``, in the order of ``features``.
     """
     if binner is None:
-        binner = quantile_binner(dev_frame, features)
+        binner = quantile_binner(dev_frame, features, dev_weight=dev_weight)
     elif hasattr(binner, "binnings_"):
         binner = model_binner(binner)
     elif not callable(binner):
         raise TypeError("binner must be a Scorecard, a callable or None")
     rows = []
+    wd = wr = None
     for f in features:
         dev_idx, k = binner(dev_frame, f)
         rec_idx, _ = binner(recent_frame, f)
+        if wd is None and dev_weight is not None:
+            wd = _weight(dev_weight, dev_idx.size, "dev_frame")
+        if wr is None and recent_weight is not None:
+            wr = _weight(recent_weight, rec_idx.size, "recent_frame")
         value = index_from_counts(
-            np.bincount(dev_idx, minlength=k), np.bincount(rec_idx, minlength=k)
+            np.bincount(dev_idx, weights=wd, minlength=k),
+            np.bincount(rec_idx, weights=wr, minlength=k),
         )
         rows.append({"feature": f, "csi": value, "status": status(value), "n_bins": int(k)})
     return rows

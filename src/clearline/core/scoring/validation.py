@@ -308,21 +308,31 @@ def compare_models(
     )
 
 
-def stability_summary(model: Any, dev_X: Any, recent_X: Any, bins: int = 10) -> dict[str, Any]:
+def stability_summary(
+    model: Any,
+    dev_X: Any,
+    recent_X: Any,
+    bins: int = 10,
+    dev_weight: Any = None,
+    recent_weight: Any = None,
+) -> dict[str, Any]:
     """Score PSI (on ``score_points`` if the model has it, else the PD) and CSI of every
-    model feature on the model's own bins, development vs recent; JSON-safe.
+    model feature on the model's own bins, development vs recent, each sample weighted
+    when its weights are given; JSON-safe.
 
     Returns ``{"score_psi", "score_status", "score_bins": psi_table(...), "csi": [...]}``.
     """
     score = getattr(model, "score_points", None)
     dev = score(dev_X) if score is not None else predict_pd(model, dev_X)
     rec = score(recent_X) if score is not None else predict_pd(model, recent_X)
-    table = psi_table(dev, rec, bins)
+    table = psi_table(dev, rec, bins, dev_weight, recent_weight)
     features = list(getattr(model, "features_", []))
     binner = model if hasattr(model, "binnings_") else None
     return {
         "score_psi": table["psi"],
         "score_status": table["status"],
         "score_bins": table,
-        "csi": csi(dev_X, recent_X, features, binner) if features else [],
+        "csi": csi(dev_X, recent_X, features, binner, dev_weight, recent_weight)
+        if features
+        else [],
     }
