@@ -17,7 +17,8 @@ validation of such a load (``validate_portfolio`` on 1 borrower, 1 account and 5
 as text), ``K`` times; the median milliseconds. With
 ``--against SRC`` (another commit's ``src`` folder) the same loads go through that
 code too, in a process of its own on the same database, in rounds of
-this/that/that/this, and the ratio of the medians is printed.
+this/that/that/this, and the ratio of the medians is printed; so is the read-back
+(``db.load_portfolio`` of the whole database), each in a fresh process.
 """
 
 from __future__ import annotations
@@ -215,18 +216,9 @@ def compare_small_loads(url: str, n_accounts: int, loads: int, against: str | No
         "that": {"ingest": [], "validate": []},
     }
     for r, who in enumerate(["this", "that", "that", "this"]):
-        env = dict(os.environ)
-        if who == "that":
-            env["PYTHONPATH"] = str(Path(against).resolve())
         args = [url, str(n_accounts), str(loads), f"day-{who}-{r}", str(r)]
-        out = subprocess.run(
-            [sys.executable, __file__, "--child", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        for step, times in json.loads(out.stdout).items():
+        out = _child(against, who, "--child", *args)
+        for step, times in json.loads(out).items():
             medians[who][step].append(statistics.median(times))
     for step, what in (
         ("ingest", f"a day's events, {loads} loads of 5: db.ingest_into"),
@@ -240,6 +232,30 @@ def compare_small_loads(url: str, n_accounts: int, loads: int, against: str | No
             f"{'':10s} {what}, ms each (median per run): this {this:.2f} ({each}), "
             f"{against}: {that:.2f} ({other}); {that / this:.1f}x"
         )
+
+
+def _child(against: str | None, who: str, *args: str) -> str:
+    """Run this script's ``args`` in a process of its own, with ``against``'s code for
+    "that"; its standard output."""
+    env = dict(os.environ)
+    if who == "that" and against is not None:
+        env["PYTHONPATH"] = str(Path(against).resolve())
+    cmd = [sys.executable, __file__, *args]
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
+
+
+def compare_read_back(url: str, against: str) -> None:
+    """``db.load_portfolio`` of the whole database by this code and that, in turns."""
+    seconds: dict[str, list[float]] = {"this": [], "that": []}
+    for who in ("this", "that", "that", "this"):
+        seconds[who].append(float(_child(against, who, "--child-load", url)))
+    this, that = statistics.fmean(seconds["this"]), statistics.fmean(seconds["that"])
+    each = " / ".join(f"{v:.2f}" for v in seconds["this"])
+    other = " / ".join(f"{v:.2f}" for v in seconds["that"])
+    print(
+        f"{'':10s} read-back (db.load_portfolio), s: this {this:.2f} ({each}), "
+        f"{against}: {that:.2f} ({other}); {that / this:.1f}x"
+    )
 
 
 def run(name: str, url: str, portfolio: Portfolio, loads: int, against: str | None) -> None:
@@ -257,11 +273,18 @@ def run(name: str, url: str, portfolio: Portfolio, loads: int, against: str | No
         f"{name:10s} ingest {t1 - t0:6.1f} s   load {t2 - t1:6.1f} s   "
         f"re-ingest (adds 0) {t3 - t2:6.1f} s"
     )
+    if against is not None:
+        compare_read_back(url, against)
     if loads:
         compare_small_loads(url, portfolio.accounts.height, loads, against)
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["--child-load"]:  # one side of --against: the read-back, seconds
+        t = time.perf_counter()
+        db.load_portfolio(sys.argv[2])
+        print(time.perf_counter() - t)
+        return
     if sys.argv[1:2] == ["--child"]:  # one side of --against: small loads, times as JSON
         url, n_accounts, loads, tag, seed = sys.argv[2:]
         ingest = small_loads(url, int(n_accounts), int(loads), tag, int(seed))
@@ -270,7 +293,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("n", nargs="?", type=int, default=2_000_000, help="events")
     ap.add_argument("--small-loads", type=int, default=200)
-    ap.add_argument("--against", help="another commit's src folder, for the small loads")
+    ap.add_argument("--against", help="another commit's src folder, measured in the same run")
     args = ap.parse_args()
     n, loads, against = args.n, args.small_loads, args.against
     t0 = time.perf_counter()
