@@ -31,7 +31,8 @@ import pandas as pd
 from sklearn.isotonic import IsotonicRegression
 from sklearn.model_selection import train_test_split
 
-from clearline.core.scoring.params import check_weight, encode_weight
+from clearline.core.scoring.metrics import kept_rows
+from clearline.core.scoring.params import encode_weight
 
 FORMAT = "clearline.Calibrator/1"
 METHODS = ("auto", "isotonic", "platt")
@@ -216,10 +217,7 @@ def reliability(
         raise ValueError(f"bins must be an integer >= 1, got {bins!r}")
     if np.any((p < 0) | (p > 1)):
         raise ValueError("p must be probabilities in [0, 1]")
-    w = None
-    if sample_weight is not None:
-        w = check_weight(sample_weight, len(p), "p")
-        p, yb, w = p[w > 0], yb[w > 0], w[w > 0]
+    yb, p, w = kept_rows(sample_weight, yb, p, "p")
     if strategy == "quantile":
         cuts = np.linspace(0, 1, bins + 1)[1:-1]
         edges = (

@@ -49,6 +49,24 @@ def weights_of(sample_weight: Any, yb: np.ndarray, both: bool = True) -> np.ndar
     return w
 
 
+def kept_rows(
+    sample_weight: Any, yb: np.ndarray, p: np.ndarray, rows_of: str = "y"
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """``yb`` and ``p`` without the rows of weight 0, and the weights of the rest (None
+    when ``sample_weight`` is None: every row counts 1)."""
+    if sample_weight is None:
+        return yb, p, None
+    w = check_weight(sample_weight, len(yb), rows_of)
+    kept = w > 0
+    return yb[kept], p[kept], w[kept]
+
+
+def value_groups(p: np.ndarray) -> tuple[np.ndarray, int]:
+    """Each row's group of equal ``p`` (0..k-1, rising with ``p``), and k."""
+    _, group = np.unique(p, return_inverse=True)
+    return group, int(group.max()) + 1
+
+
 def grouped_auc(group: np.ndarray, k: int, w1: np.ndarray, w0: np.ndarray) -> float:
     """AUC from each row's group of equal predictions (0..k-1, rising with the
     prediction) and its event and non-event weights: the weighted share of (event,
@@ -63,8 +81,7 @@ def auc(y: Any, p: Any, sample_weight: Any = None) -> float:
     """Area under the ROC curve (Mann-Whitney U, ties counted half)."""
     yb, p = _check(y, p)
     w = weights_of(sample_weight, yb)
-    _, group = np.unique(p, return_inverse=True)
-    return grouped_auc(group, int(group.max()) + 1, w * yb, w * (1.0 - yb))
+    return grouped_auc(*value_groups(p), w * yb, w * (1.0 - yb))
 
 
 def gini(y: Any, p: Any, sample_weight: Any = None) -> float:
@@ -76,7 +93,7 @@ def ks(y: Any, p: Any, sample_weight: Any = None) -> float:
     """Kolmogorov-Smirnov statistic: max gap between the score CDFs of the two classes."""
     yb, p = _check(y, p)
     w = weights_of(sample_weight, yb)
-    _, group = np.unique(p, return_inverse=True)
+    group, _ = value_groups(p)
     events = np.bincount(group, weights=w * yb)
     non = np.bincount(group, weights=w * (1.0 - yb))
     return float(np.max(np.abs(np.cumsum(events) / events.sum() - np.cumsum(non) / non.sum())))

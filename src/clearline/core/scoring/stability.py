@@ -222,21 +222,18 @@ def csi(
     -------
     list of ``{"feature", "csi", "status", "n_bins"}``, in the order of ``features``.
     """
+    wd = _weight(dev_weight, Table(dev_frame).n_rows, "dev_frame")
+    wr = _weight(recent_weight, Table(recent_frame).n_rows, "recent_frame")
     if binner is None:
-        binner = quantile_binner(dev_frame, features, dev_weight=dev_weight)
+        binner = quantile_binner(dev_frame, features, dev_weight=wd)
     elif hasattr(binner, "binnings_"):
         binner = model_binner(binner)
     elif not callable(binner):
         raise TypeError("binner must be a Scorecard, a callable or None")
     rows = []
-    wd = wr = None
     for f in features:
         dev_idx, k = binner(dev_frame, f)
         rec_idx, _ = binner(recent_frame, f)
-        if wd is None and dev_weight is not None:
-            wd = _weight(dev_weight, dev_idx.size, "dev_frame")
-        if wr is None and recent_weight is not None:
-            wr = _weight(recent_weight, rec_idx.size, "recent_frame")
         value = index_from_counts(
             np.bincount(dev_idx, weights=wd, minlength=k),
             np.bincount(rec_idx, weights=wr, minlength=k),

@@ -21,7 +21,17 @@ from typing import Any
 
 import numpy as np
 
-from clearline.core.scoring.metrics import _check, auc, brier, gini, grouped_auc, ks, weights_of
+from clearline.core.scoring.metrics import (
+    _check,
+    auc,
+    brier,
+    gini,
+    grouped_auc,
+    kept_rows,
+    ks,
+    value_groups,
+    weights_of,
+)
 from clearline.core.scoring.stability import csi, psi, psi_table, status
 
 __all__ = [
@@ -57,25 +67,20 @@ def discrimination(y: Any, p: Any, sample_weight: Any = None) -> dict[str, Any]:
     yb, pf = _check(y, p, both=False)
     if yb.size == 0:
         raise ValueError("cannot validate on an empty sample")
-    w = weights_of(sample_weight, yb, both=False)
-    given = None
-    if sample_weight is not None:  # rows of weight 0 are left out
-        kept = w > 0
-        yb, pf, w = yb[kept], pf[kept], w[kept]
-        given = w
+    yb, pf, w = kept_rows(sample_weight, yb, pf)
     n, events = int(yb.size), int(yb.sum())
-    rate = float(w @ yb / w.sum())
+    rate = events / n if w is None else float(w @ yb / w.sum())
     both = 0.0 < rate < 1.0
     out = {
         "n": n,
         "events": events,
-        "event_rate": events / n if given is None else rate,
-        "auc": auc(yb, pf, given) if both else None,
-        "ks": ks(yb, pf, given) if both else None,
-        "gini": gini(yb, pf, given) if both else None,
-        "brier": brier(yb, pf, given),
+        "event_rate": rate,
+        "auc": auc(yb, pf, w) if both else None,
+        "ks": ks(yb, pf, w) if both else None,
+        "gini": gini(yb, pf, w) if both else None,
+        "brier": brier(yb, pf, w),
     }
-    if given is not None:
+    if w is not None:
         out["weight"] = float(w.sum())
     return out
 
@@ -98,16 +103,14 @@ def calibration_table(y: Any, p: Any, bins: int = 10, sample_weight: Any = None)
     yb, pf = _check(y, p, both=False)
     if yb.size == 0:
         raise ValueError("cannot build a calibration table on an empty sample")
-    w = weights_of(sample_weight, yb, both=False)
-    if sample_weight is not None:
-        kept = w > 0
-        yb, pf, w = yb[kept], pf[kept], w[kept]
+    yb, pf, given = kept_rows(sample_weight, yb, pf)
+    w = np.ones(yb.size) if given is None else given
     order = np.argsort(pf, kind="stable")
     k = min(bins, yb.size)
     # group id of each sorted row: equal-size groups, like np.array_split; weighted,
     # the group of the weight before the row
     group = np.empty(yb.size, dtype=np.int64)
-    if sample_weight is None:
+    if given is None:
         group[order] = (np.arange(yb.size) * k) // yb.size
     else:
         ws = w[order]
@@ -137,7 +140,7 @@ def calibration_table(y: Any, p: Any, bins: int = 10, sample_weight: Any = None)
         }
         for i in range(k)
     ]
-    if sample_weight is not None:
+    if given is not None:
         for row, total in zip(rows, weight.tolist(), strict=True):
             row["weight"] = total
     return {"rows": rows, "ece": ece}
@@ -225,11 +228,6 @@ def validate_model(
     return out
 
 
-def _group_by_value(p: np.ndarray) -> tuple[np.ndarray, int]:
-    _, inv = np.unique(p, return_inverse=True)
-    return inv, int(inv.max()) + 1
-
-
 def compare_predictions(
     y: Any,
     p_champion: Any,
@@ -258,8 +256,8 @@ def compare_predictions(
     yb, pa = _check(y, p_champion)
     _, pb = _check(y, p_challenger)
     sw = weights_of(sample_weight, yb)
-    ga, ka = _group_by_value(pa)
-    gb, kb = _group_by_value(pb)
+    ga, ka = value_groups(pa)
+    gb, kb = value_groups(pb)
     rng = np.random.default_rng(seed)
     n = yb.size
     diffs = np.empty(n_boot)
