@@ -5,6 +5,7 @@ A bulk load, or one written before loads recorded their scope, rebuilds everythi
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 from datetime import timedelta
 
@@ -373,5 +374,74 @@ def test_a_transaction_older_than_the_snapshot_gets_no_stale_row_and_builds_none
         now = snapshot(conn, [account], as_of)
     assert_frame_equal(
         now, _whole(db_url, as_of).filter(pl.col("account_id") == account), check_exact=False
+    )
+    engine.dispose()
+
+
+def test_many_stale_rows_are_built_whole_while_the_other_rows_are_handed_out(
+    trained: Trained, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After more small loads than a patch is worth, the snapshot is built whole, but
+    outside its lock: a lookup of a row no load touched neither waits for that build
+    nor starts one (before, every lookup waited seconds for it)."""
+    portfolio, snapshot, engine = _built(trained, db_url)
+    as_of = trained.as_of
+    monkeypatch.setattr(feature_snapshot, "PATCH_LIMIT", 2)
+    touched = portfolio.accounts["account_id"].head(3).to_list()
+    for k, account in enumerate(touched):
+        db.ingest(_purchase_load(portfolio, account, f"many-{k}"), db_url, migrate=False)
+    owners = portfolio.accounts.filter(pl.col("account_id").is_in(touched))["borrower_id"]
+    near = (
+        set(owners)
+        | set(
+            portfolio.links.filter(pl.col("borrower_id").is_in(owners.implode()))[
+                "other_borrower_id"
+            ]
+        )
+        | set(
+            portfolio.links.filter(pl.col("other_borrower_id").is_in(owners.implode()))[
+                "borrower_id"
+            ]
+        )
+    )
+    untouched = portfolio.accounts.filter(~pl.col("borrower_id").is_in(sorted(near)))[
+        "account_id"
+    ].to_list()[:2]
+    whole_reads: list[str] = []
+    real_load, real_build = feature_snapshot.load_portfolio, feature_snapshot.build_features
+    beside: list[pl.DataFrame | None] = []
+
+    def counting_load(url: str) -> Portfolio:
+        whole_reads.append(url)
+        return real_load(url)
+
+    def build_with_a_lookup_beside(p: Portfolio, day):  # noqa: ANN001, ANN202
+        def other() -> None:
+            with engine.connect() as conn, conn.begin():
+                beside.append(snapshot(conn, [untouched[1]], as_of))
+
+        thread = threading.Thread(target=other)
+        thread.start()
+        thread.join(timeout=30)  # a lookup behind the build would wait for ever here
+        assert not thread.is_alive(), "a lookup of an untouched row waited for the build"
+        return real_build(p, day)
+
+    monkeypatch.setattr(feature_snapshot, "load_portfolio", counting_load)
+    with engine.connect() as conn, conn.begin():
+        got = snapshot(conn, [untouched[0]], as_of)
+    assert not whole_reads  # marked, nothing built
+    assert set(touched) <= snapshot.stale and snapshot.stale.isdisjoint(untouched)
+    whole = _whole(db_url, as_of)
+    assert_frame_equal(got, whole.filter(pl.col("account_id") == untouched[0]), check_exact=False)
+
+    monkeypatch.setattr(feature_snapshot, "build_features", build_with_a_lookup_beside)
+    with engine.connect() as conn, conn.begin():
+        now = snapshot(conn, touched, as_of)
+    assert len(whole_reads) == 1 and not snapshot.stale
+    assert_frame_equal(now, whole.filter(pl.col("account_id").is_in(touched)), check_exact=False)
+    (other_row,) = beside
+    assert other_row is not None
+    assert_frame_equal(
+        other_row, whole.filter(pl.col("account_id") == untouched[1]), check_exact=False
     )
     engine.dispose()

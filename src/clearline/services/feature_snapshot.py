@@ -10,8 +10,8 @@ and the line, and
   ``loads``: every lookup compares the newest load id with the snapshot's. When they
   differ, the rows the new loads may have changed are marked stale (:func:`_touched`)
   and built again from their slice of the database, all together, before any of them
-  is handed out; after a bulk load, or when that would be a large part of the
-  portfolio, the whole snapshot is built again;
+  is handed out (from the whole database when they are many, while the other rows are
+  still handed out); after a bulk load the whole snapshot is built again at once;
 - the line is overlaid from the locked account rows on every review
   (:func:`~clearline.core.features.with_line_state`).
 
@@ -147,7 +147,8 @@ class FeatureSnapshot:
 
     def _mark_stale(self, conn: sa.Connection, as_of: date, version: int) -> bool:
         """Mark the rows the loads since may have changed; False when the snapshot must
-        be built whole instead (none yet, another day, a bulk load, too many rows)."""
+        be built whole at once instead (none yet, another day, a bulk load). However many
+        rows are marked, the other rows stay current and are handed out meanwhile."""
         held = self._key
         if held is None or self._frame is None or held[0] != as_of:
             return False
@@ -155,8 +156,6 @@ class FeatureSnapshot:
         if scope is None:
             return False
         touched = _touched(conn, scope, self._owners(scope.accounts))
-        if len(self._stale.keys() | set(touched)) > PATCH_LIMIT:
-            return False
         if touched and not self._stale:
             self._stale_since = time.monotonic()
         self._marks += 1
@@ -169,7 +168,9 @@ class FeatureSnapshot:
         """Build every stale row again from ``conn``, without holding the lock, unless
         another build has meanwhile made the rows of ``ids``; False when ``conn`` reads
         another state than the snapshot's (a row built from an older one would miss a
-        load)."""
+        load). Past ``PATCH_LIMIT`` rows the whole snapshot is built instead, from the
+        newest state, still outside the lock: after a long feed of small loads, lookups
+        of the rows no load touched go on during those seconds."""
         with self._building:
             with self._lock:
                 if ids is not None and self._stale.keys().isdisjoint(ids):
@@ -179,14 +180,21 @@ class FeatureSnapshot:
                 if not self._stale:
                     return True
                 redo, seen, held = sorted(self._stale), self._marks, self._frame
-            built = build_features(household_slice(conn, redo, as_of_cutoff(as_of)), as_of)
+            whole = len(redo) > PATCH_LIMIT
+            if whole:  # at least as new as ``conn``'s state: rows of later loads are marked
+                built = build_features(load_portfolio(self._url), as_of)
+            else:
+                built = build_features(household_slice(conn, redo, as_of_cutoff(as_of)), as_of)
             with self._lock:
                 if held is None or self._frame is not held:  # built whole meanwhile
                     return True
                 done = [a for a in redo if self._stale.get(a, seen + 1) <= seen]
-                kept = held.filter(~pl.col("account_id").is_in(done))
-                fresh = built.filter(pl.col("account_id").is_in(done))
-                self._put(pl.concat([kept, fresh]).sort("account_id"))
+                if whole:
+                    self._put(built)
+                else:
+                    kept = held.filter(~pl.col("account_id").is_in(done))
+                    fresh = built.filter(pl.col("account_id").is_in(done))
+                    self._put(pl.concat([kept, fresh]).sort("account_id"))
                 for a in done:
                     del self._stale[a]
                 self._stale_since = time.monotonic()
