@@ -445,3 +445,49 @@ def test_many_stale_rows_are_built_whole_while_the_other_rows_are_handed_out(
         other_row, whole.filter(pl.col("account_id") == untouched[1]), check_exact=False
     )
     engine.dispose()
+
+
+def test_a_load_without_loan_events_marks_only_its_accounts_and_one_with_them_the_links(
+    trained: Trained, db_url: str
+) -> None:
+    """Arrears come only from events naming a loan: purchases leave every linked
+    borrower's row as it was, so they mark their own account alone; a repayment marks
+    the accounts of the borrowers linked to its owner too."""
+    portfolio, snapshot, engine = _built(trained, db_url)
+    as_of = trained.as_of
+    repaid = portfolio.events.filter(pl.col("type") == "repayment").join(
+        portfolio.accounts.select("account_id", "borrower_id"), on="account_id"
+    )
+    linked = portfolio.links.filter(
+        (pl.col("borrower_id") != pl.col("other_borrower_id"))
+        & pl.col("borrower_id").is_in(repaid["borrower_id"].implode())
+        & pl.col("other_borrower_id").is_in(portfolio.accounts["borrower_id"].implode())
+    )
+    assert linked.height, "a borrower who repaid should be linked to one with an account"
+    owner, other = linked.row(0)[:2]
+    mine = repaid.filter(pl.col("borrower_id") == owner)["account_id"].unique().to_list()
+    theirs = portfolio.accounts.filter(pl.col("borrower_id") == other)["account_id"].to_list()
+    purchase = _purchase_load(portfolio, mine[0], "no-loan-1")
+    assert purchase.events["loan_id"].is_null().all()
+    db.ingest(purchase, db_url, migrate=False)
+    with engine.connect() as conn, conn.begin():
+        snapshot.refresh(conn)
+    assert snapshot.stale == {mine[0]}
+
+    repayment = portfolio.events.filter(
+        (pl.col("type") == "repayment") & pl.col("account_id").is_in(mine)
+    ).head(1)
+    db.ingest(
+        portfolio_of(events=repayment.with_columns(event_id=pl.lit("with-loan-1"))),
+        db_url,
+        migrate=False,
+    )
+    with engine.connect() as conn, conn.begin():
+        snapshot.refresh(conn)
+        assert set(theirs) <= snapshot.stale
+        got = snapshot(conn, [mine[0], *theirs], as_of)
+    whole = _whole(db_url, as_of)
+    assert_frame_equal(
+        got, whole.filter(pl.col("account_id").is_in([mine[0], *theirs])), check_exact=False
+    )
+    engine.dispose()

@@ -223,14 +223,18 @@ def _touched(conn: sa.Connection, scope: Scope, owners_before: set[str]) -> list
     are booked, its borrower's record and links, and whether each linked borrower has an
     account in arrears. So: the accounts with new events or records, or with events of
     a loan the new events name; every account of a borrower whose record or links
-    changed; and every account of a borrower linked to one whose accounts changed (it
-    may now be in arrears or out of it), before or after an account moved between
-    borrowers."""
-    moved = sorted(scope.events | scope.accounts | _on_loans(conn, scope.loans))
+    changed; and every account of a borrower linked to one whose accounts' arrears may
+    have changed, before or after an account moved between borrowers. Arrears come
+    only from events that name a loan (:func:`~clearline.core.ledger.loans`), so a
+    load of purchases or transfers alone leaves the linked borrowers' rows as they were:
+    it marks one account, where marking the links too made it about three."""
+    on_loans = _on_loans(conn, scope.loans)
+    moved = scope.events | scope.accounts | on_loans
+    late = sorted(scope.accounts | on_loans)  # arrears or owner may have changed
     owners = set(owners_before)
-    if moved:
+    if late:
         owners |= set(
-            conn.scalars(sa.select(accounts.c.borrower_id).where(accounts.c.account_id.in_(moved)))
+            conn.scalars(sa.select(accounts.c.borrower_id).where(accounts.c.account_id.in_(late)))
         )
     people = set(scope.borrowers | scope.links)
     if owners:
