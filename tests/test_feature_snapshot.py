@@ -378,11 +378,46 @@ def test_a_transaction_older_than_the_snapshot_gets_no_stale_row_and_builds_none
     engine.dispose()
 
 
+def test_past_the_limit_the_rows_asked_for_are_built_first_and_the_rest_in_later_slices(
+    trained: Trained, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    portfolio, snapshot, engine = _built(trained, db_url)
+    as_of = trained.as_of
+    monkeypatch.setattr(feature_snapshot, "PATCH_LIMIT", 2)
+    clock = [0.0]
+    monkeypatch.setattr(feature_snapshot.time, "monotonic", lambda: clock[0])
+    touched = portfolio.accounts["account_id"].head(4).to_list()
+    for k, account in enumerate(touched):  # purchases: each marks its own account only
+        db.ingest(_purchase_load(portfolio, account, f"chunk-{k}"), db_url, migrate=False)
+    whole_reads: list[str] = []
+    real_load = feature_snapshot.load_portfolio
+    monkeypatch.setattr(
+        feature_snapshot, "load_portfolio", lambda url: whole_reads.append(url) or real_load(url)
+    )
+    last = touched[-1]
+    with engine.connect() as conn, conn.begin():
+        got = snapshot(conn, [last], as_of)
+    # The row asked for and the longest stale one, in one slice; the other two wait.
+    assert snapshot.stale == set(touched[1:3])
+    whole = _whole(db_url, as_of)
+    assert_frame_equal(got, whole.filter(pl.col("account_id") == last), check_exact=False)
+    with engine.connect() as conn, conn.begin():
+        snapshot.warm(conn)  # not settled: nothing built
+        assert snapshot.stale == set(touched[1:3])
+        clock[0] += 1.0
+        snapshot.warm(conn)
+    assert not snapshot.stale and not whole_reads
+    with engine.connect() as conn, conn.begin():
+        rows = snapshot(conn, touched, as_of)
+    assert_frame_equal(rows, whole.filter(pl.col("account_id").is_in(touched)), check_exact=False)
+    engine.dispose()
+
+
 def test_many_stale_rows_are_built_whole_while_the_other_rows_are_handed_out(
     trained: Trained, db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """After more small loads than a patch is worth, the snapshot is built whole, but
-    outside its lock: a lookup of a row no load touched neither waits for that build
+    """When the rows asked for are more than a slice makes, the snapshot is built whole,
+    but outside its lock: a lookup of a row no load touched neither waits for that build
     nor starts one (before, every lookup waited seconds for it)."""
     portfolio, snapshot, engine = _built(trained, db_url)
     as_of = trained.as_of

@@ -10,8 +10,9 @@ and the line, and
   ``loads``: every lookup compares the newest load id with the snapshot's. When they
   differ, the rows the new loads may have changed are marked stale (:func:`_touched`)
   and built again from their slice of the database, all together, before any of them
-  is handed out (from the whole database when they are many, while the other rows are
-  still handed out); after a bulk load the whole snapshot is built again at once;
+  is handed out (at most ``PATCH_LIMIT`` at a time, those asked for first, while the
+  other rows are still handed out); after a bulk load the whole snapshot is built again
+  at once;
 - the line is overlaid from the locked account rows on every review
   (:func:`~clearline.core.features.with_line_state`).
 
@@ -36,8 +37,9 @@ from clearline.store.load_scope import Scope, scope_between
 from clearline.store.tables import accounts, events, links, loads
 
 _NEWEST_LOAD = sa.select(sa.func.coalesce(sa.func.max(loads.c.id), 0))
-# Past this many rows to redo, a whole build is about as fast: a slice costs a few ms per
-# account, a whole build of 20,000 borrowers about 5 s (benchmarks/bench_snapshot.py).
+# The most stale rows one slice build makes: a slice costs 1-3 ms an account, so a
+# review waiting for one waits about a second at most; a whole build of 20,000
+# borrowers takes about 5 s (benchmarks/bench_snapshot.py).
 PATCH_LIMIT = 500
 
 
@@ -133,7 +135,7 @@ class FeatureSnapshot:
                 or time.monotonic() - self._stale_since >= self._settle
             )
         if due:
-            self._build_stale(conn, day, version)
+            self._build_stale(conn, day, version, first=ids)
 
     def _refresh(self, conn: sa.Connection, as_of: date, version: int) -> None:
         held = self._key
@@ -163,14 +165,26 @@ class FeatureSnapshot:
         return True
 
     def _build_stale(
-        self, conn: sa.Connection, as_of: date, version: int, ids: Sequence[str] | None = None
+        self,
+        conn: sa.Connection,
+        as_of: date,
+        version: int,
+        ids: Sequence[str] | None = None,
+        *,
+        first: Sequence[str] = (),
     ) -> bool:
-        """Build every stale row again from ``conn``, without holding the lock, unless
-        another build has meanwhile made the rows of ``ids``; False when ``conn`` reads
-        another state than the snapshot's (a row built from an older one would miss a
-        load). Past ``PATCH_LIMIT`` rows the whole snapshot is built instead, from the
-        newest state, still outside the lock: after a long feed of small loads, lookups
-        of the rows no load touched go on during those seconds."""
+        """Build stale rows again from ``conn``, without holding the lock, unless another
+        build has meanwhile made the rows of ``ids``; False when ``conn`` reads another
+        state than the snapshot's (a row built from an older one would miss a load).
+
+        Up to ``PATCH_LIMIT`` rows are built together from their slice: all of them when
+        there are no more, else the rows asked for (``ids``, ``first``) and then the
+        longest stale. After a long feed of small loads the rows a review waits for are
+        so built in a fraction of a second, and the rest in later slices, where one whole
+        build would take seconds (a slice costs more per row, but a review behind it
+        waits for one slice only). Only when the rows asked for are more than the limit
+        is the whole snapshot built, from the newest state. Either way the build runs
+        outside the lock: lookups of rows no load touched go on meanwhile."""
         with self._building:
             with self._lock:
                 if ids is not None and self._stale.keys().isdisjoint(ids):
@@ -179,8 +193,8 @@ class FeatureSnapshot:
                     return False
                 if not self._stale:
                     return True
-                redo, seen, held = sorted(self._stale), self._marks, self._frame
-            whole = len(redo) > PATCH_LIMIT
+                redo, whole = self._next_rows([*(ids or ()), *first])
+                seen, held = self._marks, self._frame
             if whole:  # at least as new as ``conn``'s state: rows of later loads are marked
                 built = build_features(load_portfolio(self._url), as_of)
             else:
@@ -199,6 +213,18 @@ class FeatureSnapshot:
                     del self._stale[a]
                 self._stale_since = time.monotonic()
         return True
+
+    def _next_rows(self, asked: Sequence[str]) -> tuple[list[str], bool]:
+        """(the stale rows the next build makes, whether it builds whole); under the lock."""
+        stale = self._stale
+        if len(stale) <= PATCH_LIMIT:
+            return sorted(stale), False
+        wanted = {a for a in asked if a in stale}
+        if len(wanted) > PATCH_LIMIT:
+            return sorted(stale), True
+        oldest = sorted((mark, a) for a, mark in stale.items() if a not in wanted)
+        wanted.update(a for _, a in oldest[: PATCH_LIMIT - len(wanted)])
+        return sorted(wanted), False
 
     def _hold(self, frame: pl.DataFrame) -> None:
         """Keep ``frame`` as the snapshot, every row current."""
