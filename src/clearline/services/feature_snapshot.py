@@ -10,9 +10,9 @@ and the line, and
   ``loads``: every lookup compares the newest load id with the snapshot's. When they
   differ, the rows the new loads may have changed are marked stale (:func:`_touched`)
   and built again from their slice of the database, all together, before any of them
-  is handed out (at most ``PATCH_LIMIT`` at a time, those asked for first, while the
-  other rows are still handed out); after a bulk load the whole snapshot is built again
-  at once;
+  is handed out (past ``SLICE_ROWS`` of them, those asked for first and the rest in
+  short slices, while the other rows are still handed out); after a bulk load the
+  whole snapshot is built again at once;
 - the line is overlaid from the locked account rows on every review
   (:func:`~clearline.core.features.with_line_state`).
 
@@ -37,10 +37,13 @@ from clearline.store.load_scope import Scope, scope_between
 from clearline.store.tables import accounts, events, links, loads
 
 _NEWEST_LOAD = sa.select(sa.func.coalesce(sa.func.max(loads.c.id), 0))
-# The most stale rows one slice build makes: a slice costs 1-3 ms an account, so a
-# review waiting for one waits about a second at most; a whole build of 20,000
-# borrowers takes about 5 s (benchmarks/bench_snapshot.py).
-PATCH_LIMIT = 500
+# A slice costs about 30 ms plus 1-3 ms an account; a whole build of 20,000 borrowers
+# about 5 s, as much as a slice of 2,000 accounts (benchmarks/bench_snapshot.py,
+# benchmarks/README.md). A build no review waits for makes at most SLICE_ROWS rows, so
+# a review arriving meanwhile waits a fraction of a second for it; one that reviews
+# wait for makes their rows, by slice unless they are more than WHOLE_ROWS.
+SLICE_ROWS = 100
+WHOLE_ROWS = 2_000
 
 
 def data_version(conn: sa.Connection) -> int:
@@ -177,14 +180,14 @@ class FeatureSnapshot:
         build has meanwhile made the rows of ``ids``; False when ``conn`` reads another
         state than the snapshot's (a row built from an older one would miss a load).
 
-        Up to ``PATCH_LIMIT`` rows are built together from their slice: all of them when
-        there are no more, else the rows asked for (``ids``, ``first``) and then the
-        longest stale. After a long feed of small loads the rows a review waits for are
-        so built in a fraction of a second, and the rest in later slices, where one whole
-        build would take seconds (a slice costs more per row, but a review behind it
-        waits for one slice only). Only when the rows asked for are more than the limit
-        is the whole snapshot built, from the newest state. Either way the build runs
-        outside the lock: lookups of rows no load touched go on meanwhile."""
+        Few stale rows (up to ``SLICE_ROWS``) are built together from their slice.
+        Past that, a build makes the rows asked for (``ids``, ``first``), topped up to
+        ``SLICE_ROWS`` with the longest stale, and a build nobody asked for makes the
+        ``SLICE_ROWS`` longest stale: after a long feed of small loads a review waits for
+        its own rows and at most one short slice, where a whole build would hold it for
+        seconds. Only more than ``WHOLE_ROWS`` rows asked for at once are built by
+        building the snapshot whole, from the newest state. Every build runs outside the
+        lock: lookups of rows no load touched go on meanwhile."""
         with self._building:
             with self._lock:
                 if ids is not None and self._stale.keys().isdisjoint(ids):
@@ -217,13 +220,14 @@ class FeatureSnapshot:
     def _next_rows(self, asked: Sequence[str]) -> tuple[list[str], bool]:
         """(the stale rows the next build makes, whether it builds whole); under the lock."""
         stale = self._stale
-        if len(stale) <= PATCH_LIMIT:
+        if len(stale) <= SLICE_ROWS:
             return sorted(stale), False
         wanted = {a for a in asked if a in stale}
-        if len(wanted) > PATCH_LIMIT:
+        if len(wanted) > WHOLE_ROWS:
             return sorted(stale), True
-        oldest = sorted((mark, a) for a, mark in stale.items() if a not in wanted)
-        wanted.update(a for _, a in oldest[: PATCH_LIMIT - len(wanted)])
+        if len(wanted) < SLICE_ROWS:
+            oldest = sorted((mark, a) for a, mark in stale.items() if a not in wanted)
+            wanted.update(a for _, a in oldest[: SLICE_ROWS - len(wanted)])
         return sorted(wanted), False
 
     def _hold(self, frame: pl.DataFrame) -> None:
