@@ -361,9 +361,11 @@ def measure(
                 f"{args.feed_rate:g} event loads/s arrive (each worker brings its feature "
                 f"snapshot up to date after every load)"
             )
-            # After the feed above, the workers' first reviews rebuild their snapshots
-            # whole (thousands of loads at once): not the steady state measured here.
-            show(closed("warm-up review again", review, short, keep=True), "reviews")
+            # After the feed above, thousands of feature rows are stale in each worker:
+            # the first reviews catch up (a whole build, or slices of a few hundred rows
+            # for longer), which is not the steady state measured next. Three times the
+            # short phase, so that the catch-up ends inside it.
+            show(closed("warm-up review again", review, 3 * short, keep=True), "reviews")
             both = phases(
                 [
                     (
