@@ -378,58 +378,15 @@ def test_a_transaction_older_than_the_snapshot_gets_no_stale_row_and_builds_none
     engine.dispose()
 
 
-def test_past_the_limit_the_rows_asked_for_are_built_first_and_the_rest_in_later_slices(
-    trained: Trained, db_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    portfolio, snapshot, engine = _built(trained, db_url)
-    as_of = trained.as_of
-    monkeypatch.setattr(feature_snapshot, "SLICE_ROWS", 2)
-    clock = [0.0]
-    monkeypatch.setattr(feature_snapshot.time, "monotonic", lambda: clock[0])
-    touched = portfolio.accounts["account_id"].head(5).to_list()
-    # Purchases, each marking its own account only, seen one at a time: the last
-    # account's row has been stale the longest.
-    for k, account in enumerate(reversed(touched)):
-        db.ingest(_purchase_load(portfolio, account, f"chunk-{k}"), db_url, migrate=False)
-        with engine.connect() as conn, conn.begin():
-            snapshot.refresh(conn)
-    whole_reads: list[str] = []
-    real_load = feature_snapshot.load_portfolio
-    monkeypatch.setattr(
-        feature_snapshot, "load_portfolio", lambda url: whole_reads.append(url) or real_load(url)
-    )
-    first = touched[0]
-    with engine.connect() as conn, conn.begin():
-        got = snapshot(conn, [first], as_of)
-    # The row asked for and the longest stale one, in one slice; the other three wait.
-    assert snapshot.stale == set(touched[1:4])
-    whole = _whole(db_url, as_of)
-    assert_frame_equal(got, whole.filter(pl.col("account_id") == first), check_exact=False)
-    with engine.connect() as conn, conn.begin():
-        snapshot.warm(conn)  # not settled: nothing built
-        assert snapshot.stale == set(touched[1:4])
-        clock[0] += 1.0
-        snapshot.warm(conn)  # settled, nobody asking: the two longest stale
-        assert snapshot.stale == {touched[1]}
-        clock[0] += 1.0
-        snapshot.warm(conn)
-    assert not snapshot.stale and not whole_reads
-    with engine.connect() as conn, conn.begin():
-        rows = snapshot(conn, touched, as_of)
-    assert_frame_equal(rows, whole.filter(pl.col("account_id").is_in(touched)), check_exact=False)
-    engine.dispose()
-
-
 def test_many_stale_rows_are_built_whole_while_the_other_rows_are_handed_out(
     trained: Trained, db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """When the rows asked for are more than a slice makes, the snapshot is built whole,
-    but outside its lock: a lookup of a row no load touched neither waits for that build
+    """After more small loads than a patch is worth, the snapshot is built whole, but
+    outside its lock: a lookup of a row no load touched neither waits for that build
     nor starts one (before, every lookup waited seconds for it)."""
     portfolio, snapshot, engine = _built(trained, db_url)
     as_of = trained.as_of
-    monkeypatch.setattr(feature_snapshot, "SLICE_ROWS", 1)
-    monkeypatch.setattr(feature_snapshot, "WHOLE_ROWS", 2)
+    monkeypatch.setattr(feature_snapshot, "PATCH_LIMIT", 2)
     touched = portfolio.accounts["account_id"].head(3).to_list()
     for k, account in enumerate(touched):
         db.ingest(_purchase_load(portfolio, account, f"many-{k}"), db_url, migrate=False)

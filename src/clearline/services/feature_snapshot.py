@@ -10,9 +10,8 @@ and the line, and
   ``loads``: every lookup compares the newest load id with the snapshot's. When they
   differ, the rows the new loads may have changed are marked stale (:func:`_touched`)
   and built again from their slice of the database, all together, before any of them
-  is handed out (past ``SLICE_ROWS`` of them, those asked for first and the rest in
-  short slices, while the other rows are still handed out); after a bulk load the
-  whole snapshot is built again at once;
+  is handed out (from the whole database when they are many, while the other rows are
+  still handed out); after a bulk load the whole snapshot is built again at once;
 - the line is overlaid from the locked account rows on every review
   (:func:`~clearline.core.features.with_line_state`).
 
@@ -37,13 +36,9 @@ from clearline.store.load_scope import Scope, scope_between
 from clearline.store.tables import accounts, events, links, loads
 
 _NEWEST_LOAD = sa.select(sa.func.coalesce(sa.func.max(loads.c.id), 0))
-# A slice costs about 30 ms plus 1-3 ms an account; a whole build of 20,000 borrowers
-# about 5 s, as much as a slice of 2,000 accounts (benchmarks/bench_snapshot.py,
-# benchmarks/README.md). A build no review waits for makes at most SLICE_ROWS rows, so
-# a review arriving meanwhile waits a fraction of a second for it; one that reviews
-# wait for makes their rows, by slice unless they are more than WHOLE_ROWS.
-SLICE_ROWS = 100
-WHOLE_ROWS = 2_000
+# Past this many rows to redo, a whole build is about as fast: a slice costs a few ms per
+# account, a whole build of 20,000 borrowers about 5 s (benchmarks/bench_snapshot.py).
+PATCH_LIMIT = 500
 
 
 def data_version(conn: sa.Connection) -> int:
@@ -138,7 +133,7 @@ class FeatureSnapshot:
                 or time.monotonic() - self._stale_since >= self._settle
             )
         if due:
-            self._build_stale(conn, day, version, first=ids)
+            self._build_stale(conn, day, version)
 
     def _refresh(self, conn: sa.Connection, as_of: date, version: int) -> None:
         held = self._key
@@ -168,26 +163,14 @@ class FeatureSnapshot:
         return True
 
     def _build_stale(
-        self,
-        conn: sa.Connection,
-        as_of: date,
-        version: int,
-        ids: Sequence[str] | None = None,
-        *,
-        first: Sequence[str] = (),
+        self, conn: sa.Connection, as_of: date, version: int, ids: Sequence[str] | None = None
     ) -> bool:
-        """Build stale rows again from ``conn``, without holding the lock, unless another
-        build has meanwhile made the rows of ``ids``; False when ``conn`` reads another
-        state than the snapshot's (a row built from an older one would miss a load).
-
-        Few stale rows (up to ``SLICE_ROWS``) are built together from their slice.
-        Past that, a build makes the rows asked for (``ids``, ``first``), topped up to
-        ``SLICE_ROWS`` with the longest stale, and a build nobody asked for makes the
-        ``SLICE_ROWS`` longest stale: after a long feed of small loads a review waits for
-        its own rows and at most one short slice, where a whole build would hold it for
-        seconds. Only more than ``WHOLE_ROWS`` rows asked for at once are built by
-        building the snapshot whole, from the newest state. Every build runs outside the
-        lock: lookups of rows no load touched go on meanwhile."""
+        """Build every stale row again from ``conn``, without holding the lock, unless
+        another build has meanwhile made the rows of ``ids``; False when ``conn`` reads
+        another state than the snapshot's (a row built from an older one would miss a
+        load). Past ``PATCH_LIMIT`` rows the whole snapshot is built instead, from the
+        newest state, still outside the lock: after a long feed of small loads, lookups
+        of the rows no load touched go on during those seconds."""
         with self._building:
             with self._lock:
                 if ids is not None and self._stale.keys().isdisjoint(ids):
@@ -196,8 +179,8 @@ class FeatureSnapshot:
                     return False
                 if not self._stale:
                     return True
-                redo, whole = self._next_rows([*(ids or ()), *first])
-                seen, held = self._marks, self._frame
+                redo, seen, held = sorted(self._stale), self._marks, self._frame
+            whole = len(redo) > PATCH_LIMIT
             if whole:  # at least as new as ``conn``'s state: rows of later loads are marked
                 built = build_features(load_portfolio(self._url), as_of)
             else:
@@ -216,19 +199,6 @@ class FeatureSnapshot:
                     del self._stale[a]
                 self._stale_since = time.monotonic()
         return True
-
-    def _next_rows(self, asked: Sequence[str]) -> tuple[list[str], bool]:
-        """(the stale rows the next build makes, whether it builds whole); under the lock."""
-        stale = self._stale
-        if len(stale) <= SLICE_ROWS:
-            return sorted(stale), False
-        wanted = {a for a in asked if a in stale}
-        if len(wanted) > WHOLE_ROWS:
-            return sorted(stale), True
-        if len(wanted) < SLICE_ROWS:
-            oldest = sorted((mark, a) for a, mark in stale.items() if a not in wanted)
-            wanted.update(a for _, a in oldest[: SLICE_ROWS - len(wanted)])
-        return sorted(wanted), False
 
     def _hold(self, frame: pl.DataFrame) -> None:
         """Keep ``frame`` as the snapshot, every row current."""
