@@ -362,9 +362,9 @@ def measure(
                 f"snapshot up to date after every load)"
             )
             # After the feed above, thousands of feature rows are stale in each worker:
-            # the first reviews catch up (a whole build, or slices of a few hundred rows
-            # for longer), which is not the steady state measured next. Three times the
-            # short phase, so that the catch-up ends inside it.
+            # the first reviews catch up (a whole build of the snapshot, seconds), which
+            # is not the steady state measured next. Three times the short phase, so
+            # that a catch-up ends inside it (one by slices, reverted, took longer).
             show(closed("warm-up review again", review, 3 * short, keep=True), "reviews")
             both = phases(
                 [
