@@ -391,19 +391,9 @@ def test_many_stale_rows_are_built_whole_while_the_other_rows_are_handed_out(
     for k, account in enumerate(touched):
         db.ingest(_purchase_load(portfolio, account, f"many-{k}"), db_url, migrate=False)
     owners = portfolio.accounts.filter(pl.col("account_id").is_in(touched))["borrower_id"]
-    near = (
-        set(owners)
-        | set(
-            portfolio.links.filter(pl.col("borrower_id").is_in(owners.implode()))[
-                "other_borrower_id"
-            ]
-        )
-        | set(
-            portfolio.links.filter(pl.col("other_borrower_id").is_in(owners.implode()))[
-                "borrower_id"
-            ]
-        )
-    )
+    mine = pl.col("borrower_id").is_in(owners.implode())
+    ends = portfolio.links.filter(mine | pl.col("other_borrower_id").is_in(owners.implode()))
+    near = set(owners) | set(ends["borrower_id"]) | set(ends["other_borrower_id"])
     untouched = portfolio.accounts.filter(~pl.col("borrower_id").is_in(sorted(near)))[
         "account_id"
     ].to_list()[:2]
