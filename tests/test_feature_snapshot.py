@@ -379,7 +379,7 @@ def test_a_transaction_older_than_the_snapshot_gets_no_stale_row_and_builds_none
 
 
 def test_many_stale_rows_are_built_whole_while_the_other_rows_are_handed_out(
-    trained: Trained, db_url: str, monkeypatch: pytest.MonkeyPatch
+    trained: Trained, db_url: str, monkeypatch: pytest.MonkeyPatch, counted_builds: list[str]
 ) -> None:
     """After more small loads than a patch is worth, the snapshot is built whole, but
     outside its lock: a lookup of a row no load touched neither waits for that build
@@ -397,13 +397,9 @@ def test_many_stale_rows_are_built_whole_while_the_other_rows_are_handed_out(
     untouched = portfolio.accounts.filter(~pl.col("borrower_id").is_in(sorted(near)))[
         "account_id"
     ].to_list()[:2]
-    whole_reads: list[str] = []
-    real_load, real_build = feature_snapshot.load_portfolio, feature_snapshot.build_features
+    real_build = feature_snapshot.build_features
+    built_before = len(counted_builds)  # the snapshot's first build
     beside: list[pl.DataFrame | None] = []
-
-    def counting_load(url: str) -> Portfolio:
-        whole_reads.append(url)
-        return real_load(url)
 
     def build_with_a_lookup_beside(p: Portfolio, day):  # noqa: ANN001, ANN202
         def other() -> None:
@@ -416,10 +412,9 @@ def test_many_stale_rows_are_built_whole_while_the_other_rows_are_handed_out(
         assert not thread.is_alive(), "a lookup of an untouched row waited for the build"
         return real_build(p, day)
 
-    monkeypatch.setattr(feature_snapshot, "load_portfolio", counting_load)
     with engine.connect() as conn, conn.begin():
         got = snapshot(conn, [untouched[0]], as_of)
-    assert not whole_reads  # marked, nothing built
+    assert len(counted_builds) == built_before  # marked, nothing built
     assert set(touched) <= snapshot.stale and snapshot.stale.isdisjoint(untouched)
     whole = _whole(db_url, as_of)
     assert_frame_equal(got, whole.filter(pl.col("account_id") == untouched[0]), check_exact=False)
@@ -427,7 +422,7 @@ def test_many_stale_rows_are_built_whole_while_the_other_rows_are_handed_out(
     monkeypatch.setattr(feature_snapshot, "build_features", build_with_a_lookup_beside)
     with engine.connect() as conn, conn.begin():
         now = snapshot(conn, touched, as_of)
-    assert len(whole_reads) == 1 and not snapshot.stale
+    assert len(counted_builds) == built_before + 1 and not snapshot.stale
     assert_frame_equal(now, whole.filter(pl.col("account_id").is_in(touched)), check_exact=False)
     (other_row,) = beside
     assert other_row is not None
