@@ -51,22 +51,29 @@ def insert_rows(conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str
     the bind processors an ``INSERT`` on this dialect would use."""
     if not rows:
         return
-    if conn.dialect.name != "postgresql":
-        conn.execute(table.insert(), list(rows))
-        return
     names = list(rows[0])
     quoting = conn.dialect.identifier_preparer
     procs = [table.c[n].type.dialect_impl(conn.dialect).bind_processor(conn.dialect) for n in names]
     columns = ", ".join(quoting.quote(n) for n in names)
+    if conn.dialect.name != "postgresql":
+        # sqlite3's executemany on tuples the bind processors made: SQLAlchemy's own
+        # executemany builds and checks a parameter dict per row. For the 50 decision
+        # rows of a pass of 32 reviews: 0.50 ms of CPU against 0.80 (ad hoc, in-memory).
+        marks = ", ".join("?" * len(names))
+        sql = f"INSERT INTO {quoting.format_table(table)} ({columns}) VALUES ({marks})"
+        conn.connection.driver_connection.executemany(  # type: ignore[union-attr]
+            sql, [_bound(procs, map(row.__getitem__, names)) for row in rows]
+        )
+        return
     sql = f"COPY {quoting.format_table(table)} ({columns}) FROM STDIN"
     with conn.connection.driver_connection.cursor() as cur, cur.copy(sql) as copy:  # type: ignore[union-attr]
         for row in rows:
-            copy.write_row(
-                [
-                    v if p is None else p(v)
-                    for p, v in zip(procs, map(row.__getitem__, names), strict=True)
-                ]
-            )
+            copy.write_row(_bound(procs, map(row.__getitem__, names)))
+
+
+def _bound(procs: Sequence[Any], values: Iterable[Any]) -> tuple[Any, ...]:
+    """One row's values as the dialect's bind processors would send them."""
+    return tuple(v if p is None else p(v) for p, v in zip(procs, values, strict=True))
 
 
 # --- SQLite -------------------------------------------------------------------------
