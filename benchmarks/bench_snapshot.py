@@ -6,6 +6,7 @@ them do before; both in the same run, on one deployment.
 Usage::
 
     .venv/bin/python benchmarks/bench_snapshot.py [--dir D] [--db URL] [--rounds 20]
+        [--bulk-accounts 2000] [--bulk-rounds 3]
 
 It deploys 20,000 borrowers into ``--dir`` as ``bench_review_pass.py`` does (reused
 when there), builds a worker's snapshot and index for the service day, then per round
@@ -16,6 +17,11 @@ stale), then a lookup of the loaded account ("patched": its stale rows are built
 again). The code before built both whole at the first lookup; those builds ("whole")
 get a fifth of the rounds (each takes seconds). Prints the medians and the ratio of
 whole to patched.
+
+Then ``--bulk-rounds`` loads of a day's events for ``--bulk-accounts`` random accounts
+each (2,000: past the 1,000 ids over which loads used to record no scope, so that the
+first lookup after one built the whole snapshot for every review): the marking, a lookup
+of an account the load left alone, and one of an account it touched.
 """
 
 from __future__ import annotations
@@ -87,11 +93,50 @@ def run(url: str, rounds: int, whole: bool) -> tuple[list[float], list[float]]:
     return first, then
 
 
+def bulk(url: str, accounts: int, rounds: int) -> dict[str, list[float]]:
+    """Milliseconds, after each of ``rounds`` loads of a day's events for ``accounts``
+    random accounts: marking the rows the load may have changed (which the first review
+    after it pays), a lookup of an account the load left alone, and one of an account it
+    touched (a whole build once past ``PATCH_LIMIT`` stale rows)."""
+    as_of, ids = portfolio_facts(url)
+    rng = random.Random(13)
+    engine = db.make_engine(url)
+    snapshot, households = FeatureSnapshot(url, lambda: as_of), HouseholdIndex()
+    with engine.connect() as conn, conn.begin():
+        snapshot(conn, [], as_of)
+        households(conn, [])
+    took: dict[str, list[float]] = {"mark": [], "other": [], "touched": [], "stale": []}
+    for r in range(rounds):
+        chosen = rng.sample(ids, accounts)
+        with engine.connect().execution_options(clearline_write=True) as conn, conn.begin():
+            tag = f"bulk-{time.time_ns()}-{r}"
+            days = [_day_of_events(conn, a, as_of, f"{tag}-{k}") for k, a in enumerate(chosen)]
+            load = portfolio_of("bench", events=pl.concat([d.events for d in days]))
+            db.ingest_into(conn, load, source="bench")
+        with engine.connect() as conn, conn.begin():
+            t = time.perf_counter()
+            snapshot.refresh(conn)
+            households(conn, [])
+            took["mark"].append(1e3 * (time.perf_counter() - t))
+        left = [a for a in ids if a not in snapshot.stale]
+        took["stale"].append(len(ids) - len(left))
+        for name, asked in (("other", rng.choice(left)), ("touched", chosen[0])):
+            with engine.connect() as conn, conn.begin():
+                t = time.perf_counter()
+                snapshot(conn, [asked], as_of)
+                households(conn, [asked])
+                took[name].append(1e3 * (time.perf_counter() - t))
+    engine.dispose()
+    return took
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--dir", default="/tmp/clearline-review-pass")
     ap.add_argument("--db", help="a PostgreSQL URL (default: SQLite in --dir)")
     ap.add_argument("--rounds", type=int, default=20)
+    ap.add_argument("--bulk-accounts", type=int, default=2_000)
+    ap.add_argument("--bulk-rounds", type=int, default=3)
     args = ap.parse_args()
     url = deployed(Path(args.dir), args.db)
     db.upgrade(url)  # a deployment made by an older commit
@@ -114,6 +159,24 @@ def main() -> int:
         spread = f"min {min(took):.1f}, max {max(took):.1f}"
         print(f"  {name:8} median {mid:8.1f} ms per load ({spread}, {len(took)} loads)")
     print(f"  ratio whole / patched: {w / p:.1f}x")
+    took = bulk(url, args.bulk_accounts, args.bulk_rounds)
+    stale = statistics.median(took["stale"])
+    print(
+        f"after a load of a day's events for {args.bulk_accounts:,} accounts "
+        f"({stale:,.0f} open accounts marked stale)"
+    )
+    for name, what in (
+        ("mark", "marking the rows it may have changed"),
+        ("other", "then a lookup of an account it left alone"),
+        ("touched", "then a lookup of an account it touched"),
+    ):
+        ms = took[name]
+        print(f"  {what:<42} median {statistics.median(ms):8.1f} ms (max {max(ms):.1f})")
+    other = statistics.median(took["other"]) + statistics.median(took["mark"])
+    print(
+        f"  before (no scope past 1,000 ids), that first lookup built whole: {w:.1f} ms; "
+        f"marking + lookup now {other:.1f} ms ({w / other:.0f}x)"
+    )
     return 0
 
 

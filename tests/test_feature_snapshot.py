@@ -19,10 +19,9 @@ from clearline.core.portfolio import Portfolio, polars_schema, portfolio_of
 from clearline.services import feature_snapshot
 from clearline.services.feature_snapshot import FeatureSnapshot
 from clearline.services.household_index import HouseholdIndex
-from clearline.store import db
+from clearline.store import db, load_scope
 from clearline.store.files import read_portfolio
 from clearline.store.household import households_of
-from clearline.store.load_scope import SCOPE_LIMIT
 from clearline.store.tables import loads
 from tests.service_support import Trained
 
@@ -78,7 +77,7 @@ def counted_builds(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def test_small_loads_patch_the_snapshot_to_what_a_whole_build_gives(
-    trained: Trained, db_url: str, counted_builds: list[str]
+    trained: Trained, db_url: str, counted_builds: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     portfolio, feed = _held_back(read_portfolio(trained.portfolio_dir), trained.as_of)
     db.ingest(portfolio, db_url)
@@ -148,7 +147,8 @@ def test_small_loads_patch_the_snapshot_to_what_a_whole_build_gives(
     assert changed.height > 0
 
     # A bulk load records no scope: the next lookup builds the whole snapshot.
-    assert portfolio.borrowers.height > SCOPE_LIMIT
+    monkeypatch.setattr(load_scope, "SCOPE_LIMIT", 1_000)
+    assert portfolio.borrowers.height > load_scope.SCOPE_LIMIT
     db.ingest(portfolio_of(borrowers=portfolio.borrowers), db_url, migrate=False)
     want = _whole(db_url, as_of)
     got = _held(snapshot, db_url, want["account_id"].to_list(), as_of)
@@ -166,9 +166,11 @@ def _scopes(url: str) -> list[dict | None]:
 
 
 def test_a_load_records_the_ids_it_touched_and_a_bulk_load_none(
-    trained: Trained, db_url: str
+    trained: Trained, db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(load_scope, "SCOPE_LIMIT", 1_000)
     portfolio = read_portfolio(trained.portfolio_dir)
+    assert portfolio.borrowers.height > load_scope.SCOPE_LIMIT
     db.ingest(portfolio, db_url)
     link = portfolio.links.head(1)
     repayments = portfolio.events.filter(pl.col("type") == "repayment").head(2)
@@ -429,6 +431,57 @@ def test_many_stale_rows_are_built_whole_while_the_other_rows_are_handed_out(
     assert_frame_equal(
         other_row, whole.filter(pl.col("account_id") == untouched[1]), check_exact=False
     )
+    engine.dispose()
+
+
+def test_a_load_of_a_thousand_accounts_keeps_its_scope_and_the_other_rows_handed_out(
+    trained: Trained, db_url: str, monkeypatch: pytest.MonkeyPatch, counted_builds: list[str]
+) -> None:
+    """A day's events for more accounts than a patch is worth (and than the 1,000 ids
+    past which loads used to record no scope): the rows it may have changed are marked
+    and built again whole, once, when one is asked for; the other rows are handed out
+    meanwhile without any build (before, the first lookup after it built the whole
+    snapshot for every review). The ids are asked for in parts, as a scope of 50,000
+    ids must be on PostgreSQL."""
+    portfolio, snapshot, engine = _built(trained, db_url)
+    as_of = trained.as_of
+    monkeypatch.setattr(feature_snapshot, "_IDS_PER_QUERY", 97)
+    ids = portfolio.accounts["account_id"].to_list()
+    buyers, payers = ids[:1_100], ids[:300]
+    purchase = portfolio.events.filter(pl.col("type") == "purchase").head(1)
+    repayments = portfolio.events.filter(
+        (pl.col("type") == "repayment") & pl.col("account_id").is_in(payers)
+    ).unique("account_id", keep="last")
+    day = pl.concat(
+        [
+            pl.concat([purchase] * len(buyers)).with_columns(
+                account_id=pl.Series(buyers), event_id=pl.Series([f"day-{a}" for a in buyers])
+            ),
+            repayments.with_columns(event_id=pl.col("event_id") + "-again"),
+        ]
+    )
+    db.ingest(portfolio_of(events=day), db_url, migrate=False)
+    assert _scopes(db_url)[-1] is not None
+    built_before = len(counted_builds)
+
+    with engine.connect() as conn, conn.begin():
+        snapshot.refresh(conn)
+    stale = snapshot.stale
+    assert set(buyers) <= stale and len(stale) > feature_snapshot.PATCH_LIMIT
+    others = [a for a in ids if a not in stale]
+    assert others, "the links of 300 payers should not reach every account"
+    whole = _whole(db_url, as_of)
+    with engine.connect() as conn, conn.begin():
+        handed = snapshot(conn, others, as_of)
+    assert len(counted_builds) == built_before  # the other rows waited for nothing
+    assert_frame_equal(handed, whole.filter(pl.col("account_id").is_in(others)), check_exact=False)
+    with engine.connect() as conn, conn.begin():
+        touched = snapshot(conn, buyers[:3], as_of)
+    assert len(counted_builds) == built_before + 1 and not snapshot.stale
+    assert_frame_equal(
+        touched, whole.filter(pl.col("account_id").is_in(buyers[:3])), check_exact=False
+    )
+    assert_frame_equal(_held(snapshot, db_url, ids, as_of), whole, check_exact=False)
     engine.dispose()
 
 

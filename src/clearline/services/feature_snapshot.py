@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Sequence, Set
 from datetime import date
 
 import polars as pl
@@ -228,34 +228,33 @@ def _touched(conn: sa.Connection, scope: Scope, owners_before: set[str]) -> list
     only from events that name a loan (:func:`~clearline.core.ledger.loans`), so a
     load of purchases or transfers alone leaves the linked borrowers' rows as they were:
     it marks one account, where marking the links too made it about three."""
-    on_loans = _on_loans(conn, scope.loans)
+    on_loans = _matching(
+        conn, sa.select(events.c.account_id).distinct(), events.c.loan_id, scope.loans
+    )
     moved = scope.events | scope.accounts | on_loans
-    late = sorted(scope.accounts | on_loans)  # arrears or owner may have changed
+    late = scope.accounts | on_loans  # arrears or owner may have changed
     owners = set(owners_before)
-    if late:
-        owners |= set(
-            conn.scalars(sa.select(accounts.c.borrower_id).where(accounts.c.account_id.in_(late)))
-        )
+    owners |= _matching(conn, sa.select(accounts.c.borrower_id), accounts.c.account_id, late)
     people = set(scope.borrowers | scope.links)
-    if owners:
-        ids = sorted(owners)
-        for near, far in (
-            (links.c.borrower_id, links.c.other_borrower_id),
-            (links.c.other_borrower_id, links.c.borrower_id),
-        ):
-            people |= set(conn.scalars(sa.select(far).where(near.in_(ids))))
+    for near, far in (
+        (links.c.borrower_id, links.c.other_borrower_id),
+        (links.c.other_borrower_id, links.c.borrower_id),
+    ):
+        people |= _matching(conn, sa.select(far), near, owners)
     redo = set(moved)
-    if people:
-        redo |= set(
-            conn.scalars(
-                sa.select(accounts.c.account_id).where(accounts.c.borrower_id.in_(sorted(people)))
-            )
-        )
+    redo |= _matching(conn, sa.select(accounts.c.account_id), accounts.c.borrower_id, people)
     return sorted(redo)
 
 
-def _on_loans(conn: sa.Connection, loan_ids: frozenset[str]) -> set[str]:
-    if not loan_ids:
-        return set()
-    named = events.c.loan_id.in_(sorted(loan_ids))
-    return set(conn.scalars(sa.select(events.c.account_id).where(named).distinct()))
+#: ids bound per statement: psycopg binds at most 65,535 parameters, and a load's scope
+#: may name up to ``SCOPE_LIMIT`` ids, which the links can multiply.
+_IDS_PER_QUERY = 10_000
+
+
+def _matching(conn: sa.Connection, query: sa.Select, column: sa.Column, ids: Set[str]) -> set[str]:
+    """What ``query`` gives for the rows whose ``column`` is one of ``ids``."""
+    wanted, found = sorted(ids), set()
+    for start in range(0, len(wanted), _IDS_PER_QUERY):
+        part = wanted[start : start + _IDS_PER_QUERY]
+        found |= set(conn.scalars(query.where(column.in_(part))))
+    return found
