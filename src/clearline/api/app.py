@@ -28,6 +28,7 @@ from clearline.core.policy import kernel_fused
 from clearline.services.deployment import Deployer, Source
 from clearline.services.feature_snapshot import FeatureSnapshot
 from clearline.services.household_index import HouseholdIndex
+from clearline.services.whole_build import HelperBuilds
 from clearline.store.db import upgrade
 
 log = logging.getLogger("clearline.api")
@@ -52,6 +53,10 @@ class Settings:
     # A worker process of its own (`clearline serve`) sets aside what warm-up built from
     # the garbage collector: see _warm_up. Off in-process (tests), whose heap is shared.
     freeze_after_warm_up: bool = False
+    # Whole builds of the feature snapshot in a helper process (services/whole_build.py),
+    # so that they do not hold the interpreter lock the reviews need. Off in-process
+    # (tests), where builds stay in the caller's thread.
+    build_helper: bool = False
     # Reviews in the common case skip FastAPI's parameter machinery (review_shortcut);
     # off, every review goes through the FastAPI route (tests compare the two).
     review_shortcut: bool = True
@@ -72,6 +77,8 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.warm_up.start()
         yield
         app.state.db.dispose()
+        if app.state.helper is not None:
+            app.state.helper.close()
 
     app = FastAPI(
         title="clearline",
@@ -85,7 +92,10 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.clock = settings.clock
     app.state.keys = KeyCache(settings.key_cache_seconds)
     app.state.service_day = lambda: settings.as_of or settings.clock().date()
-    app.state.snapshot = FeatureSnapshot(settings.db_url, app.state.service_day)
+    app.state.helper = HelperBuilds() if settings.build_helper else None
+    app.state.snapshot = FeatureSnapshot(
+        settings.db_url, app.state.service_day, whole=app.state.helper
+    )
     app.state.deployer = Deployer(
         Source(
             registry=Path(settings.registry),
@@ -151,5 +161,6 @@ def app_from_env() -> Any:
             as_of=date.fromisoformat(day) if day else None,
             threads=int(env.get("CLEARLINE_THREADS") or Settings.threads),
             freeze_after_warm_up=True,
+            build_helper=True,
         )
     )

@@ -41,6 +41,16 @@ _NEWEST_LOAD = sa.select(sa.func.coalesce(sa.func.max(loads.c.id), 0))
 PATCH_LIMIT = 500
 
 
+def build_whole(url: str, as_of: date) -> pl.DataFrame:
+    """Every feature row at ``as_of``, from the whole database, in the calling thread."""
+    return build_features(load_portfolio(url), as_of)
+
+
+#: How a snapshot builds whole: ``(url, as_of) -> rows`` (a service worker passes
+#: :class:`~clearline.services.whole_build.HelperBuilds`).
+WholeBuild = Callable[[str, date], pl.DataFrame]
+
+
 def data_version(conn: sa.Connection) -> int:
     """The newest load's id: changes whenever events or borrower records may have.
 
@@ -64,9 +74,15 @@ class FeatureSnapshot:
     go on meanwhile."""
 
     def __init__(
-        self, url: str, service_day: Callable[[], date], *, settle_seconds: float = 0.5
+        self,
+        url: str,
+        service_day: Callable[[], date],
+        *,
+        settle_seconds: float = 0.5,
+        whole: WholeBuild | None = None,
     ) -> None:
         self._url, self._day = url, service_day
+        self._whole = whole
         self._lock = threading.Lock()  # guards every field below
         self._building = threading.Lock()  # one build of stale rows at a time
         self._key: tuple[date, int] | None = None
@@ -142,7 +158,7 @@ class FeatureSnapshot:
         if held is not None and held[0] == as_of and held[1] > version:
             return  # another transaction has brought it further already
         if not self._mark_stale(conn, as_of, version):
-            self._hold(build_features(load_portfolio(self._url), as_of))
+            self._hold(self._build_whole(as_of))
         self._key = (as_of, version)
 
     def _mark_stale(self, conn: sa.Connection, as_of: date, version: int) -> bool:
@@ -182,7 +198,7 @@ class FeatureSnapshot:
                 redo, seen, held = sorted(self._stale), self._marks, self._frame
             whole = len(redo) > PATCH_LIMIT
             if whole:  # at least as new as ``conn``'s state: rows of later loads are marked
-                built = build_features(load_portfolio(self._url), as_of)
+                built = self._build_whole(as_of)
             else:
                 built = build_features(household_slice(conn, redo, as_of_cutoff(as_of)), as_of)
             with self._lock:
@@ -199,6 +215,9 @@ class FeatureSnapshot:
                     del self._stale[a]
                 self._stale_since = time.monotonic()
         return True
+
+    def _build_whole(self, as_of: date) -> pl.DataFrame:
+        return (self._whole or build_whole)(self._url, as_of)
 
     def _hold(self, frame: pl.DataFrame) -> None:
         """Keep ``frame`` as the snapshot, every row current."""

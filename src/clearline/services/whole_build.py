@@ -1,0 +1,116 @@
+"""The whole portfolio's feature rows, built in a helper process of the worker's own.
+
+A whole build reads every event (2 million rows for 20,000 borrowers) into Python
+objects and then into polars, holding the interpreter lock most of the time. On a
+thread of a worker that is deciding reviews at the same time, each starves the other:
+with review passes of 16 running back to back beside it, the build took 26 s instead
+of 6.7 s in a helper, and the passes' p50 rose 1.5x and their longest stall from 0.3
+to 1.8 s (``benchmarks/bench_whole_build.py``). Over HTTP, a worker's first review
+after it starts waited 5.0 and 6.9 s against 6.0 and 12.6 s in two runs of
+``bench_api_load.py``; the wait of a touched household after a long event feed stayed
+about 8 s, the two workers' builds then sharing the machine's two cores.
+
+The helper is started on the first build and kept for the next ones (starting Python
+with polars costs about a second). It reads an as-of day and a database URL per line
+on stdin and answers the frame in Arrow IPC, length first. When it cannot answer (it
+failed to start, died, or the build raised) the caller builds in its own thread, as
+before, so a helper problem costs speed, never a wrong or missing row.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import subprocess
+import sys
+import threading
+from datetime import date
+from typing import IO
+
+import polars as pl
+
+from clearline.services.feature_snapshot import build_whole
+
+log = logging.getLogger(__name__)
+
+
+class HelperBuilds:
+    """``builds(url, as_of)`` gives what :func:`build_whole` gives, built in the helper.
+    Safe to share between threads: builds take turns."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._helper: subprocess.Popen[bytes] | None = None
+
+    def __call__(self, url: str, as_of: date) -> pl.DataFrame:
+        try:
+            with self._lock:
+                data = self._ask(url, as_of)
+            return pl.read_ipc(io.BytesIO(data))
+        except (OSError, ValueError, RuntimeError):
+            log.warning("the build helper did not answer; building in this thread", exc_info=True)
+            return build_whole(url, as_of)
+
+    def close(self) -> None:
+        with self._lock:
+            self._stop()
+
+    def _ask(self, url: str, as_of: date) -> bytes:
+        helper = self._helper
+        if helper is None or helper.poll() is not None:
+            helper = self._helper = subprocess.Popen(
+                [sys.executable, "-m", __name__],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+            )
+        stdin, stdout = _pipes(helper)
+        try:
+            stdin.write(f"{as_of.isoformat()} {url}\n".encode())
+            stdin.flush()
+            head = stdout.readline().decode().split(" ", 1)
+            if head[0] == "error":
+                raise RuntimeError(f"the build helper failed: {head[1].strip()}")
+            size = int(head[0])
+            data = stdout.read(size)
+            if len(data) != size:
+                raise RuntimeError("the build helper stopped in the middle of an answer")
+            return data
+        except BaseException:
+            self._stop()  # its pipes may be mid-message: a new helper next time
+            raise
+
+    def _stop(self) -> None:
+        helper, self._helper = self._helper, None
+        if helper is not None:
+            helper.kill()
+            helper.wait()
+            for pipe in (helper.stdin, helper.stdout):
+                if pipe is not None:
+                    pipe.close()
+
+
+def _pipes(helper: subprocess.Popen[bytes]) -> tuple[IO[bytes], IO[bytes]]:
+    assert helper.stdin is not None and helper.stdout is not None
+    return helper.stdin, helper.stdout
+
+
+def main() -> None:
+    """The helper: ``<as-of day> <database url>`` per line in, an answer per line out."""
+    answers = sys.stdout.buffer
+    sys.stdout = sys.stderr  # anything else printed must not reach the answers
+    for line in sys.stdin:
+        day, url = line.strip().split(" ", 1)
+        try:
+            buffer = io.BytesIO()
+            build_whole(url, date.fromisoformat(day)).write_ipc(buffer)
+        except Exception as exc:  # noqa: BLE001 - reported to the caller, who builds itself
+            answers.write(f"error {type(exc).__name__}: {exc}".replace("\n", " ").encode())
+            answers.write(b"\n")
+        else:
+            answers.write(f"{buffer.tell()}\n".encode())
+            answers.write(buffer.getvalue())
+        answers.flush()
+
+
+if __name__ == "__main__":
+    main()

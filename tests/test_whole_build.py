@@ -1,0 +1,106 @@
+"""Whole feature builds in a helper process give the rows a build in the caller's
+thread gives; a helper that fails or dies costs a build in the caller's thread, never
+a wrong or missing row."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from polars.testing import assert_frame_equal
+
+from clearline.api.app import Settings, create_app
+from clearline.services import feature_snapshot, whole_build
+from clearline.services.feature_snapshot import FeatureSnapshot, build_whole
+from clearline.services.whole_build import HelperBuilds
+from clearline.store import db
+from clearline.store.db import load_portfolio
+from clearline.store.files import read_portfolio
+from tests.service_support import NOW, Service, Trained, open_accounts
+
+
+@pytest.fixture
+def helper():  # noqa: ANN201
+    builds = HelperBuilds()
+    yield builds
+    builds.close()
+
+
+def test_the_helper_builds_what_the_caller_would(
+    trained: Trained, db_url: str, helper: HelperBuilds
+) -> None:
+    db.ingest(read_portfolio(trained.portfolio_dir), db_url)
+    here = build_whole(db_url, trained.as_of)
+    assert here.height > 1000
+    assert_frame_equal(helper(db_url, trained.as_of), here)
+    first = helper._helper
+    assert_frame_equal(helper(db_url, trained.as_of), here)
+    assert helper._helper is first and first is not None  # kept for the next build
+
+    snapshot = FeatureSnapshot(db_url, lambda: trained.as_of, whole=helper)
+    engine = db.make_engine(db_url)
+    try:
+        with engine.connect() as conn, conn.begin():
+            ids = here["account_id"].to_list()
+            assert_frame_equal(snapshot(conn, ids, trained.as_of), here)
+    finally:
+        engine.dispose()
+
+
+def test_a_failed_or_dead_helper_falls_back_to_a_build_in_this_thread(
+    trained: Trained, db_url: str, helper: HelperBuilds, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db.ingest(read_portfolio(trained.portfolio_dir), db_url)
+    here = build_whole(db_url, trained.as_of)
+    calls: list[str] = []
+    monkeypatch.setattr(
+        whole_build, "build_whole", lambda url, day: calls.append(url) or build_whole(url, day)
+    )
+    # The build raises in the helper (no such database): reported, then built here,
+    # where it raises the same error.
+    missing = db_url + "-missing" if db_url.startswith("sqlite") else db_url + "x"
+    with pytest.raises(Exception):  # noqa: B017, PT011 - whatever the database says
+        helper(missing, trained.as_of)
+    assert calls == [missing]
+    # The helper is killed between builds: a new one answers the next.
+    assert_frame_equal(helper(db_url, trained.as_of), here)
+    assert helper._helper is not None
+    helper._helper.kill()
+    helper._helper.wait()
+    assert_frame_equal(helper(db_url, trained.as_of), here)
+    assert calls == [missing]  # the dead helper was noticed before asking it
+    # One that dies while building: this build falls back, the next starts another.
+    monkeypatch.setattr(whole_build.sys, "executable", "/bin/false")
+    helper.close()
+    assert_frame_equal(helper(db_url, trained.as_of), here)
+    assert calls == [missing, db_url]
+
+
+def test_a_worker_with_the_helper_builds_there_and_stops_it_on_shutdown(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    here: list[str] = []
+    monkeypatch.setattr(
+        feature_snapshot, "load_portfolio", lambda url: here.append(url) or load_portfolio(url)
+    )
+    settings = Settings(
+        db_url=service.url,
+        registry=service.registry,
+        policies=service.policies,
+        clock=lambda: NOW,
+        build_helper=True,
+    )
+    app = create_app(settings)
+    (account,) = open_accounts(service.url, 1)
+    with TestClient(app) as client:
+        r = client.post(
+            f"/v1/accounts/{account}/review",
+            headers=service.headers("analyst"),
+            json={"as_of": service.as_of.isoformat()},
+        )
+        assert r.status_code == 201, r.text
+        app.state.warm_up.join(timeout=120)
+        process = app.state.helper._helper
+        assert process is not None and process.poll() is None
+        assert app.state.snapshot.built_for is not None
+    assert here == []  # the whole build was the helper's, not this process's
+    assert process.poll() is not None  # stopped with the app
