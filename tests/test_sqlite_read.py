@@ -5,6 +5,8 @@ the first rows, as ADBC's SQLite driver does, gets wrong)."""
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -76,4 +78,85 @@ def test_every_table_is_read_at_one_moment(
     during = db.load_portfolio(sqlite_url)
     assert_same(during, p)
     monkeypatch.undo()
+    assert "late" in db.load_portfolio(sqlite_url).events["event_id"].to_list()
+
+
+# The Arrow reader runs only in a process that opens the file no other way (see
+# store/arrow_read.py), so these tests read in a child process.
+_READ_ALL = """
+import sys
+from clearline.store import arrow_read
+for name, frame in vars(arrow_read.load_portfolio(sys.argv[1])).items():
+    if name != "source":
+        frame.write_ipc(f"{sys.argv[2]}/{name}.arrow")
+"""
+
+_READ_PAUSED = """
+import sys
+from clearline.store import arrow_read
+real = arrow_read.read_table
+def paused(conn, name):
+    frame = real(conn, name)
+    if name == "borrowers":
+        print("paused", flush=True)
+        sys.stdin.readline()
+    return frame
+arrow_read.read_table = paused
+print("late" in arrow_read.load_portfolio(sys.argv[1]).events["event_id"].to_list(), flush=True)
+"""
+
+
+def test_the_arrow_reader_gives_what_sqlite3_gives_whatever_the_first_rows_hold(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    n, blank = 3_000, 2_000
+    day = datetime(2024, 1, 1, tzinfo=UTC)
+    base = small_portfolio()
+    nulls_first = [None] * blank
+    events = pl.DataFrame(
+        {
+            "event_id": [f"e{i:05d}" for i in range(n)],
+            "account_id": ["a1"] * n,
+            "ts": [day + timedelta(minutes=i) for i in range(n)],
+            "type": ["purchase"] * n,
+            "amount": [10.0] * n,
+            "loan_id": nulls_first + ["l1", "l2"] * ((n - blank) // 2),
+            "term_months": nulls_first + [3, 12] * ((n - blank) // 2),
+            "apr": nulls_first + [0.18, 0.245] * ((n - blank) // 2),
+            "counterparty": nulls_first + ["shop"] * (n - blank),
+            "city": nulls_first + ["成都"] * (n - blank),
+        }
+    )
+    p = portfolio_of("unit", borrowers=base.borrowers, accounts=base.accounts, events=events)
+    db.ingest(p, sqlite_url)
+    out = tmp_path / "out"
+    out.mkdir()
+    subprocess.run([sys.executable, "-c", _READ_ALL, sqlite_url, str(out)], check=True)
+    want = db.load_portfolio(sqlite_url)
+    for name in ("borrowers", "accounts", "events", "links", "macro"):
+        got = pl.read_ipc(out / f"{name}.arrow")
+        assert got.schema == getattr(want, name).schema, name
+        assert got.equals(getattr(want, name)), name
+
+
+def test_the_arrow_reader_reads_every_table_at_one_moment(sqlite_url: str) -> None:
+    db.ingest(small_portfolio(), sqlite_url)
+    path = sqlite_url.removeprefix("sqlite:///")
+    child = subprocess.Popen(
+        [sys.executable, "-c", _READ_PAUSED, sqlite_url],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None and child.stdin is not None
+    assert child.stdout.readline().strip() == "paused"
+    with sqlite3.connect(path) as other:  # commits while the child is between tables
+        other.execute(
+            "INSERT INTO events (event_id, account_id, ts, type, amount) "
+            "VALUES ('late', 'a1', 0, 'purchase', 1.0)"
+        )
+    child.stdin.write("\n")
+    child.stdin.flush()
+    assert child.stdout.readline().strip() == "False"
+    assert child.wait(timeout=60) == 0
     assert "late" in db.load_portfolio(sqlite_url).events["event_id"].to_list()

@@ -115,10 +115,10 @@ def sqlite_read(dbapi: Any, name: str) -> pl.DataFrame:
         rows = cur.fetchall()
     finally:
         cur.close()
-    return _restore(pl.DataFrame(rows, schema=stored, orient="row"), schema)
+    return restore(pl.DataFrame(rows, schema=stored, orient="row"), schema)
 
 
-def _restore(frame: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+def restore(frame: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
     """Integer microseconds -> UTC timestamps and 0/1 -> booleans."""
     utc = [c for c, t in schema.items() if t == UTC_TS]
     flags = [c for c, t in schema.items() if t == pl.Boolean]
@@ -189,4 +189,4 @@ def pg_read(dbapi: Any, name: str) -> pl.DataFrame:
         return pl.DataFrame(schema=schema)
     buf.seek(0)
     frame = pl.read_csv(buf, has_header=False, new_columns=list(schema), schema=stored)
-    return _restore(frame, schema)
+    return restore(frame, schema)

@@ -46,7 +46,7 @@ _PLAN: tuple[tuple[str, bool], ...] = (
     ("macro", True),
 )
 # Rows come back sorted, so the same database gives the same frames on every engine.
-_ORDER = {
+ORDER = {
     "borrowers": ["borrower_id"],
     "accounts": ["account_id"],
     "events": ["ts", "event_id"],
@@ -278,7 +278,7 @@ def load_portfolio(url: str = DEFAULT_URL) -> Portfolio:
                 raise DatabaseNotReady(f"no clearline tables in {shown}; run ingest first")
             dbapi = conn.connection.driver_connection
             read = bulk.sqlite_read if conn.dialect.name == "sqlite" else bulk.pg_read
-            frames = {name: read(dbapi, name).sort(_ORDER[name]) for name, _ in _PLAN}
+            frames = {name: read(dbapi, name).sort(ORDER[name]) for name, _ in _PLAN}
         source = engine.url.render_as_string(hide_password=True)
     finally:
         engine.dispose()
