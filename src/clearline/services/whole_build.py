@@ -5,15 +5,15 @@ objects and then into polars, holding the interpreter lock most of the time. On 
 thread of a worker that is deciding reviews at the same time, each starves the other:
 with review passes of 16 running back to back beside it, the build took 26 s instead
 of 6.7 s in a helper, and the passes' p50 rose 1.5x and their longest stall from 0.3
-to 1.8 s (``benchmarks/bench_whole_build.py``). Over HTTP, a worker's first review
-after it starts waited 5.0 and 6.9 s against 6.0 and 12.6 s in two runs of
-``bench_api_load.py``; the wait of a touched household after a long event feed stayed
-about 8 s, the two workers' builds then sharing the machine's two cores.
+to 1.8 s (``benchmarks/bench_whole_build.py``).
 
 The helper reads a SQLite database through Arrow (:mod:`clearline.store.arrow_read`),
 which it may do because it opens the file no other way: its build took 3.15 s against
 6.66 s reading through sqlite3 (``bench_whole_build.py``, one run each, the machine
-slower in the Arrow run: passes alone p50 8.3 against 6.6 ms).
+slower in the Arrow run: passes alone p50 8.3 against 6.6 ms). Over HTTP
+(``bench_api_load.py --against`` the code before the helper, one run): the first
+reviews after the workers start waited p50 57.5 ms against 6.3 s, and after a long
+event feed the longest wait was 4.0 against 7.7 s (benchmarks/README.md).
 
 The helper is started on the first build and kept for the next ones (starting Python
 with polars costs about a second). It reads an as-of day and a database URL per line
