@@ -14,7 +14,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from clearline.core.portfolio import portfolio_of
+from clearline.core.portfolio import Portfolio, portfolio_of
 from clearline.store import bulk, db
 from tests.test_db import assert_same, small_portfolio
 
@@ -24,9 +24,8 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'read.db'}"
 
 
-def test_columns_null_in_their_first_rows_keep_their_types(sqlite_url: str) -> None:
-    """The driver types a column from its first batch of rows (1,024 by default): a
-    column null there must still come back as text, integers or decimals, not fail."""
+def _nulls_first() -> Portfolio:
+    """3,000 events whose optional columns are null in their first 2,000 rows."""
     n, blank = 3_000, 2_000
     day = datetime(2024, 1, 1, tzinfo=UTC)
     base = small_portfolio()
@@ -48,7 +47,13 @@ def test_columns_null_in_their_first_rows_keep_their_types(sqlite_url: str) -> N
             "city": later(["成都"]),
         }
     )
-    p = portfolio_of("unit", borrowers=base.borrowers, accounts=base.accounts, events=events)
+    return portfolio_of("unit", borrowers=base.borrowers, accounts=base.accounts, events=events)
+
+
+def test_columns_null_in_their_first_rows_keep_their_types(sqlite_url: str) -> None:
+    """The driver types a column from its first batch of rows (1,024 by default): a
+    column null there must still come back as text, integers or decimals, not fail."""
+    p = _nulls_first()
     db.ingest(p, sqlite_url)
     back = db.load_portfolio(sqlite_url).events
     assert back.schema == p.events.schema
@@ -109,25 +114,7 @@ print("late" in arrow_read.load_portfolio(sys.argv[1]).events["event_id"].to_lis
 def test_the_arrow_reader_gives_what_sqlite3_gives_whatever_the_first_rows_hold(
     sqlite_url: str, tmp_path: Path
 ) -> None:
-    n, blank = 3_000, 2_000
-    day = datetime(2024, 1, 1, tzinfo=UTC)
-    base = small_portfolio()
-    nulls_first = [None] * blank
-    events = pl.DataFrame(
-        {
-            "event_id": [f"e{i:05d}" for i in range(n)],
-            "account_id": ["a1"] * n,
-            "ts": [day + timedelta(minutes=i) for i in range(n)],
-            "type": ["purchase"] * n,
-            "amount": [10.0] * n,
-            "loan_id": nulls_first + ["l1", "l2"] * ((n - blank) // 2),
-            "term_months": nulls_first + [3, 12] * ((n - blank) // 2),
-            "apr": nulls_first + [0.18, 0.245] * ((n - blank) // 2),
-            "counterparty": nulls_first + ["shop"] * (n - blank),
-            "city": nulls_first + ["成都"] * (n - blank),
-        }
-    )
-    p = portfolio_of("unit", borrowers=base.borrowers, accounts=base.accounts, events=events)
+    p = _nulls_first()
     db.ingest(p, sqlite_url)
     out = tmp_path / "out"
     out.mkdir()

@@ -17,7 +17,7 @@ from typing import Any
 import polars as pl
 import sqlalchemy as sa
 
-from clearline.core.portfolio import UTC_TS, Portfolio, polars_schema
+from clearline.core.portfolio import Portfolio, polars_schema
 from clearline.store import bulk
 from clearline.store.db import ORDER, DatabaseNotReady
 
@@ -45,13 +45,12 @@ def load_portfolio(url: str) -> Portfolio:
 def read_table(conn: Any, name: str) -> pl.DataFrame:
     """All rows of table ``name`` with the portfolio dtypes, on an open connection."""
     schema = polars_schema(name)
-    stored = {c: (pl.Int64 if t == UTC_TS or t == pl.Boolean else t) for c, t in schema.items()}
     with conn.cursor() as cur:
         cur.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": _ONE_BATCH})
         cur.execute(f"SELECT {', '.join(schema)} FROM {name}")
         frame = pl.from_arrow(cur.fetch_arrow_table())
     assert isinstance(frame, pl.DataFrame)
-    return bulk.restore(frame.cast(stored), schema)
+    return bulk.restore(frame.cast(bulk.as_stored(schema)), schema)
 
 
 def _has_events(conn: Any) -> bool:

@@ -108,7 +108,7 @@ def sqlite_write(dbapi: Any, name: str, frame: pl.DataFrame, conflicts: Sequence
 def sqlite_read(dbapi: Any, name: str) -> pl.DataFrame:
     """All rows of table ``name`` with the portfolio dtypes."""
     schema = polars_schema(name)
-    stored = {c: (pl.Int64 if t == UTC_TS or t == pl.Boolean else t) for c, t in schema.items()}
+    stored = as_stored(schema)
     cur = dbapi.cursor()
     try:
         cur.execute(f"SELECT {', '.join(schema)} FROM {name}")
@@ -116,6 +116,12 @@ def sqlite_read(dbapi: Any, name: str) -> pl.DataFrame:
     finally:
         cur.close()
     return restore(pl.DataFrame(rows, schema=stored, orient="row"), schema)
+
+
+def as_stored(schema: dict[str, pl.DataType]) -> dict[str, pl.DataType]:
+    """The dtypes a table's columns are read back as: timestamps as integer
+    microseconds and booleans as 0/1, until :func:`restore`."""
+    return {c: (pl.Int64 if t == UTC_TS or t == pl.Boolean else t) for c, t in schema.items()}
 
 
 def restore(frame: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
@@ -184,7 +190,7 @@ def pg_read(dbapi: Any, name: str) -> pl.DataFrame:
         with cur.copy(f"COPY (SELECT {select} FROM {name}) TO STDOUT (FORMAT csv)") as copy:
             for block in copy:
                 buf.write(block)
-    stored = {c: (pl.Int64 if t in (UTC_TS, pl.Boolean) else t) for c, t in schema.items()}
+    stored = as_stored(schema)
     if buf.tell() == 0:
         return pl.DataFrame(schema=schema)
     buf.seek(0)
