@@ -17,10 +17,11 @@ event feed the longest wait was 4.0 against 7.7 s (benchmarks/README.md).
 
 The helper is started on the first build and kept for the next ones (starting Python
 with polars costs about a second). For 20,000 borrowers it peaks near 1.1 GB during a
-build and holds about 240 MB a few seconds after (the allocator returns the rest). It reads an as-of day and a database URL per line
-on stdin and answers the frame in Arrow IPC, length first. When it cannot answer (it
-failed to start, died, or the build raised) the caller builds in its own thread, as
-before, so a helper problem costs speed, never a wrong or missing row.
+build and holds about 240 MB a few seconds after (the allocator returns the rest). It
+reads an as-of day and a database URL per line on stdin and answers the frame in Arrow
+IPC, length first. When it cannot answer (it failed to start, died, or the build
+raised) the caller builds in its own thread, as before, so a helper problem costs
+speed, never a wrong or missing row.
 """
 
 from __future__ import annotations
