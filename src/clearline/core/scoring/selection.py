@@ -114,6 +114,11 @@ def _corr(X: np.ndarray, w: np.ndarray | None) -> np.ndarray:
 
 
 def _lr(C: float, random_state: int | None, **kw: object) -> LogisticRegression:
+    # Newton steps with a Cholesky solve: the same L2 objective as lbfgs, but a few
+    # iterations of n x p^2 where p (the model's features) is small. On 1M rows x 30
+    # features the regressions took 1.9-2.1 s against 2.5-3.0 s, holdout AUC 0.809283
+    # against 0.809273 (ad hoc, bench_fit_speed.make_data).
+    kw.setdefault("solver", "newton-cholesky")
     return LogisticRegression(C=C, max_iter=1000, random_state=random_state, **kw)
 
 
