@@ -67,16 +67,31 @@ def _day_of_events(conn: sa.Connection, account: str, day, tag: str) -> Portfoli
     return portfolio_of("bench", events=frame)
 
 
+def _worker(engine: sa.Engine, url: str, as_of) -> tuple[FeatureSnapshot, HouseholdIndex]:  # noqa: ANN001
+    """A worker's snapshot and household index, built for the service day."""
+    snapshot, households = FeatureSnapshot(url, lambda: as_of), HouseholdIndex()
+    with engine.connect() as conn, conn.begin():
+        snapshot(conn, [], as_of)
+        households(conn, [])
+    return snapshot, households
+
+
+def _lookup_ms(engine: sa.Engine, snapshot, households, account: str, as_of) -> float:  # noqa: ANN001
+    """Milliseconds of one review's lookups of ``account``: its features and household."""
+    with engine.connect() as conn, conn.begin():
+        t = time.perf_counter()
+        snapshot(conn, [account], as_of)
+        households(conn, [account])
+        return 1e3 * (time.perf_counter() - t)
+
+
 def run(url: str, rounds: int, whole: bool) -> tuple[list[float], list[float]]:
     """Milliseconds of the first lookup after each of ``rounds`` small loads (of an
     account the load did not touch), and of the next (of the account it did)."""
     as_of, ids = portfolio_facts(url)
     pick = random.Random(7 if whole else 11).choice
     engine = db.make_engine(url)
-    snapshot, households = FeatureSnapshot(url, lambda: as_of), HouseholdIndex()
-    with engine.connect() as conn, conn.begin():
-        snapshot(conn, [], as_of)
-        households(conn, [])
+    snapshot, households = _worker(engine, url, as_of)
     first, then = [], []
     for r in range(rounds):
         account, other = pick(ids), pick(ids)
@@ -84,11 +99,7 @@ def run(url: str, rounds: int, whole: bool) -> tuple[list[float], list[float]]:
             load = _day_of_events(conn, account, as_of, f"bench-{time.time_ns()}-{r}")
             db.ingest_into(conn, load, source="bench")
         for took, asked in ((first, other), (then, account)):
-            with engine.connect() as conn, conn.begin():
-                t = time.perf_counter()
-                snapshot(conn, [asked], as_of)
-                households(conn, [asked])
-                took.append(1e3 * (time.perf_counter() - t))
+            took.append(_lookup_ms(engine, snapshot, households, asked, as_of))
     engine.dispose()
     return first, then
 
@@ -101,10 +112,7 @@ def bulk(url: str, accounts: int, rounds: int) -> dict[str, list[float]]:
     as_of, ids = portfolio_facts(url)
     rng = random.Random(13)
     engine = db.make_engine(url)
-    snapshot, households = FeatureSnapshot(url, lambda: as_of), HouseholdIndex()
-    with engine.connect() as conn, conn.begin():
-        snapshot(conn, [], as_of)
-        households(conn, [])
+    snapshot, households = _worker(engine, url, as_of)
     took: dict[str, list[float]] = {"mark": [], "other": [], "touched": [], "stale": []}
     for r in range(rounds):
         chosen = rng.sample(ids, accounts)
@@ -121,11 +129,7 @@ def bulk(url: str, accounts: int, rounds: int) -> dict[str, list[float]]:
         left = [a for a in ids if a not in snapshot.stale]
         took["stale"].append(len(ids) - len(left))
         for name, asked in (("other", rng.choice(left)), ("touched", chosen[0])):
-            with engine.connect() as conn, conn.begin():
-                t = time.perf_counter()
-                snapshot(conn, [asked], as_of)
-                households(conn, [asked])
-                took[name].append(1e3 * (time.perf_counter() - t))
+            took[name].append(_lookup_ms(engine, snapshot, households, asked, as_of))
     engine.dispose()
     return took
 
