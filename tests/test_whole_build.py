@@ -1,20 +1,27 @@
 """Whole feature builds in a helper process give the rows a build in the caller's
 thread gives; a helper that fails or dies costs a build in the caller's thread, never
-a wrong or missing row."""
+a wrong or missing row; two workers' helpers build each state once."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+import polars as pl
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from polars.testing import assert_frame_equal
 
 from clearline.api.app import Settings, create_app
-from clearline.services import feature_snapshot, whole_build
+from clearline.core.features import as_of_cutoff
+from clearline.core.portfolio import portfolio_of
+from clearline.services import build_cache, feature_snapshot, whole_build
 from clearline.services.feature_snapshot import FeatureSnapshot, build_whole
 from clearline.services.whole_build import HelperBuilds
 from clearline.store import db
 from clearline.store.db import load_portfolio
 from clearline.store.files import read_portfolio
+from clearline.store.tables import loads
 from tests.service_support import NOW, Service, Trained, open_accounts
 
 
@@ -104,3 +111,60 @@ def test_a_worker_with_the_helper_builds_there_and_stops_it_on_shutdown(
         assert app.state.snapshot.built_for is not None
     assert here == []  # the whole build was the helper's, not this process's
     assert process.poll() is not None  # stopped with the app
+
+
+def _newest_load(url: str) -> int:
+    engine = db.make_engine(url)
+    try:
+        with engine.begin() as conn:
+            return int(conn.execute(sa.select(sa.func.max(loads.c.id))).scalar_one())
+    finally:
+        engine.dispose()
+
+
+def test_the_helpers_of_two_workers_build_each_state_once(trained: Trained, db_url: str) -> None:
+    portfolio = read_portfolio(trained.portfolio_dir)
+    db.ingest(portfolio, db_url)
+    as_of, folder = trained.as_of, build_cache._folder(db_url)
+    here = build_whole(db_url, as_of)
+    first, second = HelperBuilds(), HelperBuilds()
+    try:
+        version = _newest_load(db_url)
+        assert_frame_equal(first(db_url, as_of, version), here)
+        (kept,) = folder.glob("*.arrow")
+        assert kept.name.startswith(f"{as_of.isoformat()}-{version}-")
+        made = kept.stat().st_ino
+        assert_frame_equal(second(db_url, as_of, version), here)
+        assert [f.stat().st_ino for f in folder.glob("*.arrow")] == [made]  # read, not built
+
+        # A load later, a worker that has seen it gets a build that includes it.
+        recent = (pl.col("type") == "external_inquiry") & (pl.col("ts") < as_of_cutoff(as_of))
+        inquiry = portfolio.events.filter(recent).sort("ts").tail(1)
+        engine = db.make_engine(db_url)
+        try:
+            with engine.begin() as conn:
+                newer = portfolio_of(events=inquiry.with_columns(event_id=pl.lit("shared-1")))
+                db.ingest_into(conn, newer, source="test")
+            after = build_whole(db_url, as_of)
+            assert not after.equals(here)
+            assert_frame_equal(second(db_url, as_of, version + 1), after)
+            (kept,) = folder.glob("*.arrow")
+            assert kept.name.startswith(f"{as_of.isoformat()}-{version + 1}-")
+
+            # The same load id at another time (a database made again under the same
+            # URL, its ids starting over) is not taken for the state kept.
+            same_id = loads.c.id == version + 1
+            with engine.begin() as conn:
+                when = conn.execute(sa.select(loads.c.loaded_at).where(same_id)).scalar_one()
+                moved = when + 1 if isinstance(when, int) else when + timedelta(microseconds=1)
+                conn.execute(loads.update().where(same_id).values(loaded_at=moved))
+        finally:
+            engine.dispose()
+        made = kept.stat().st_ino
+        assert_frame_equal(first(db_url, as_of, version + 1), after)
+        (kept,) = folder.glob("*.arrow")
+        assert kept.stat().st_ino != made  # built again
+    finally:
+        first.close()
+        second.close()
+    assert not folder.exists()  # removed when the workers stop

@@ -41,14 +41,16 @@ _NEWEST_LOAD = sa.select(sa.func.coalesce(sa.func.max(loads.c.id), 0))
 PATCH_LIMIT = 500
 
 
-def build_whole(url: str, as_of: date) -> pl.DataFrame:
-    """Every feature row at ``as_of``, from the whole database, in the calling thread."""
+def build_whole(url: str, as_of: date, at_least: int = 0) -> pl.DataFrame:
+    """Every feature row at ``as_of``, from the whole database as it is now (so from a
+    state that includes load ``at_least``), in the calling thread."""
     return build_features(load_portfolio(url), as_of)
 
 
-#: How a snapshot builds whole: ``(url, as_of) -> rows`` (a service worker passes
+#: How a snapshot builds whole: ``(url, as_of, at_least) -> rows`` from a state that
+#: includes load ``at_least`` (a service worker passes
 #: :class:`~clearline.services.whole_build.HelperBuilds`).
-WholeBuild = Callable[[str, date], pl.DataFrame]
+WholeBuild = Callable[[str, date, int], pl.DataFrame]
 
 
 def data_version(conn: sa.Connection) -> int:
@@ -158,7 +160,7 @@ class FeatureSnapshot:
         if held is not None and held[0] == as_of and held[1] > version:
             return  # another transaction has brought it further already
         if not self._mark_stale(conn, as_of, version):
-            self._hold(self._build_whole(as_of))
+            self._hold(self._build_whole(as_of, version))
         self._key = (as_of, version)
 
     def _mark_stale(self, conn: sa.Connection, as_of: date, version: int) -> bool:
@@ -198,7 +200,7 @@ class FeatureSnapshot:
                 redo, seen, held = sorted(self._stale), self._marks, self._frame
             whole = len(redo) > PATCH_LIMIT
             if whole:  # at least as new as ``conn``'s state: rows of later loads are marked
-                built = self._build_whole(as_of)
+                built = self._build_whole(as_of, version)
             else:
                 built = build_features(household_slice(conn, redo, as_of_cutoff(as_of)), as_of)
             with self._lock:
@@ -216,8 +218,8 @@ class FeatureSnapshot:
                 self._stale_since = time.monotonic()
         return True
 
-    def _build_whole(self, as_of: date) -> pl.DataFrame:
-        return (self._whole or build_whole)(self._url, as_of)
+    def _build_whole(self, as_of: date, version: int) -> pl.DataFrame:
+        return (self._whole or build_whole)(self._url, as_of, version)
 
     def _hold(self, frame: pl.DataFrame) -> None:
         """Keep ``frame`` as the snapshot, every row current."""

@@ -15,13 +15,16 @@ slower in the Arrow run: passes alone p50 8.3 against 6.6 ms). Over HTTP
 reviews after the workers start waited p50 57.5 ms against 6.3 s, and after a long
 event feed the longest wait was 4.0 against 7.7 s (benchmarks/README.md).
 
-The helper is started on the first build and kept for the next ones (starting Python
-with polars costs about a second). For 20,000 borrowers it peaks near 1.1 GB during a
-build and holds about 240 MB a few seconds after (the allocator returns the rest). It
-reads an as-of day and a database URL per line on stdin and answers the frame in Arrow
-IPC, length first. When it cannot answer (it failed to start, died, or the build
-raised) the caller builds in its own thread, as before, so a helper problem costs
-speed, never a wrong or missing row.
+The helpers of a service's workers share their builds through a file
+(:mod:`clearline.services.build_cache`): when both workers need the whole snapshot of
+one state, one helper builds it and the other reads it. The helper is started on the
+first build and kept for the next ones (starting Python with polars costs about a
+second). For 20,000 borrowers it peaks near 1.1 GB during a build and holds about 240
+MB a few seconds after (the allocator returns the rest). It reads an as-of day, the
+load its rows must include and a database URL per line on stdin and answers the frame
+in Arrow IPC, length first. When it cannot answer (it failed to start, died, or the
+build raised) the caller builds in its own thread, as before, so a helper problem
+costs speed, never a wrong or missing row.
 """
 
 from __future__ import annotations
@@ -32,12 +35,14 @@ import subprocess
 import sys
 import threading
 from datetime import date
+from functools import partial
 from typing import IO
 
 import polars as pl
 import sqlalchemy as sa
 
 from clearline.core.features import build_features
+from clearline.services import build_cache
 from clearline.services.feature_snapshot import build_whole
 from clearline.store import arrow_read
 
@@ -45,27 +50,33 @@ log = logging.getLogger(__name__)
 
 
 class HelperBuilds:
-    """``builds(url, as_of)`` gives what :func:`build_whole` gives, built in the helper.
+    """``builds(url, as_of, at_least)`` gives what :func:`build_whole` gives, built in
+    the helper (or by another worker's) from a state that includes load ``at_least``.
     Safe to share between threads: builds take turns."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._helper: subprocess.Popen[bytes] | None = None
+        self._urls: set[str] = set()
 
-    def __call__(self, url: str, as_of: date) -> pl.DataFrame:
+    def __call__(self, url: str, as_of: date, at_least: int = 0) -> pl.DataFrame:
         try:
             with self._lock:
-                data = self._ask(url, as_of)
+                self._urls.add(url)
+                data = self._ask(url, as_of, at_least)
             return pl.read_ipc(io.BytesIO(data))
         except (OSError, ValueError, RuntimeError):
             log.warning("the build helper did not answer; building in this thread", exc_info=True)
             return build_whole(url, as_of)
 
     def close(self) -> None:
+        """Stop the helper and remove the builds it kept for other workers."""
         with self._lock:
             self._stop()
+            for url in self._urls:
+                build_cache.forget(url)
 
-    def _ask(self, url: str, as_of: date) -> bytes:
+    def _ask(self, url: str, as_of: date, at_least: int) -> bytes:
         helper = self._helper
         if helper is None or helper.poll() is not None:
             helper = self._helper = subprocess.Popen(
@@ -75,7 +86,7 @@ class HelperBuilds:
             )
         stdin, stdout = _pipes(helper)
         try:
-            stdin.write(f"{as_of.isoformat()} {url}\n".encode())
+            stdin.write(f"{as_of.isoformat()} {at_least} {url}\n".encode())
             stdin.flush()
             head = stdout.readline().decode().split(" ", 1)
             if head[0] == "error":
@@ -113,21 +124,28 @@ def build_in_helper(url: str, as_of: date) -> pl.DataFrame:
 
 
 def main() -> None:
-    """The helper: ``<as-of day> <database url>`` per line in, an answer per line out."""
+    """The helper: ``<as-of day> <load id> <database url>`` per line in, an answer per
+    line out."""
     answers = sys.stdout.buffer
     sys.stdout = sys.stderr  # anything else printed must not reach the answers
     for line in sys.stdin:
-        day, url = line.strip().split(" ", 1)
+        day, at_least, url = line.strip().split(" ", 2)
+        as_of = date.fromisoformat(day)
         try:
-            buffer = io.BytesIO()
-            build_in_helper(url, date.fromisoformat(day)).write_ipc(buffer)
+            data = build_cache.shared(url, as_of, int(at_least), partial(_ipc, url, as_of))
         except Exception as exc:  # noqa: BLE001 - reported to the caller, who builds itself
             answers.write(f"error {type(exc).__name__}: {exc}".replace("\n", " ").encode())
             answers.write(b"\n")
         else:
-            answers.write(f"{buffer.tell()}\n".encode())
-            answers.write(buffer.getvalue())
+            answers.write(f"{len(data)}\n".encode())
+            answers.write(data)
         answers.flush()
+
+
+def _ipc(url: str, as_of: date) -> bytes:
+    buffer = io.BytesIO()
+    build_in_helper(url, as_of).write_ipc(buffer)
+    return buffer.getvalue()
 
 
 if __name__ == "__main__":

@@ -31,15 +31,26 @@ def load_portfolio(url: str) -> Portfolio:
     """What :func:`clearline.store.db.load_portfolio` gives for a SQLite ``url``."""
     import adbc_driver_sqlite.dbapi as adbc
 
-    path = sa.make_url(url).database
-    if not path or path == ":memory:":
-        raise ValueError(f"{url}: an in-memory database cannot be read from another connection")
     # Autocommit off: the driver opens a transaction, so every table is of one moment.
-    with adbc.connect(path) as conn:
-        if not _has_events(conn):
+    with adbc.connect(_path(url)) as conn:
+        if not _has_table(conn, "events"):
             raise DatabaseNotReady(f"no clearline tables in {url}; run ingest first")
         frames = {name: read_table(conn, name).sort(by) for name, by in ORDER.items()}
     return Portfolio(**frames, source=url)
+
+
+def load_stamp(url: str, load_id: int | None) -> tuple[int, str] | None:
+    """(id, time) of load ``load_id``, or of the newest load; None when there is none."""
+    import adbc_driver_sqlite.dbapi as adbc
+
+    where = "" if load_id is None else f"WHERE id = {int(load_id)}"
+    with adbc.connect(_path(url)) as conn:
+        if not _has_table(conn, "loads"):
+            return None
+        with conn.cursor() as cur:
+            cur.execute(f"SELECT id, loaded_at FROM loads {where} ORDER BY id DESC LIMIT 1")
+            row = cur.fetchone()
+    return None if row is None else (int(row[0]), str(row[1]))
 
 
 def read_table(conn: Any, name: str) -> pl.DataFrame:
@@ -53,7 +64,14 @@ def read_table(conn: Any, name: str) -> pl.DataFrame:
     return bulk.restore(frame.cast(bulk.as_stored(schema)), schema)
 
 
-def _has_events(conn: Any) -> bool:
+def _path(url: str) -> str:
+    path = sa.make_url(url).database
+    if not path or path == ":memory:":
+        raise ValueError(f"{url}: an in-memory database cannot be read from another connection")
+    return path
+
+
+def _has_table(conn: Any, name: str) -> bool:
     with conn.cursor() as cur:
-        cur.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'events'")
+        cur.execute(f"SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '{name}'")
         return bool(cur.fetchone()[0])
