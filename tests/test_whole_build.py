@@ -4,7 +4,9 @@ a wrong or missing row; two workers' helpers build each state once."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import errno
+from datetime import date, timedelta
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -168,3 +170,28 @@ def test_the_helpers_of_two_workers_build_each_state_once(trained: Trained, db_u
         first.close()
         second.close()
     assert not folder.exists()  # removed when the workers stop
+
+
+def test_a_build_is_answered_whether_or_not_it_can_be_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(build_cache, "_stamp", lambda url, load_id: (3, "2026-12-01 10:00"))
+    folder = tmp_path / "builds"
+    monkeypatch.setattr(build_cache, "_folder", lambda url: folder)
+    day = date(2026, 12, 1)
+    assert build_cache.shared("db", day, 3, lambda: b"first") == b"first"
+    assert build_cache.shared("db", day, 2, lambda: b"second") == b"first"  # kept
+    assert build_cache.shared("db", day, 4, lambda: b"third") == b"third"  # asks for newer
+
+    def full(*_: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(build_cache.os, "replace", full)
+    assert build_cache.shared("db", day, 5, lambda: b"fourth") == b"fourth"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "2026-12-01-3-" + build_cache._digest((3, "2026-12-01 10:00")) + ".arrow",
+        "lock",
+    ]  # no half-written file left
+    (tmp_path / "a-file").write_text("")
+    monkeypatch.setattr(build_cache, "_folder", lambda url: tmp_path / "a-file" / "builds")
+    assert build_cache.shared("db", day, 0, lambda: b"fifth") == b"fifth"

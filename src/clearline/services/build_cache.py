@@ -17,6 +17,7 @@ reader never sees half of one, whoever holds the lock.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import os
@@ -38,19 +39,24 @@ Stamp = tuple[int, str]
 
 def shared(url: str, as_of: date, at_least: int, build: Callable[[], bytes]) -> bytes:
     """The whole build at ``as_of`` of a state at least as new as load ``at_least``,
-    as Arrow IPC: from the file another helper left, or ``build()`` and left for them."""
+    as Arrow IPC: from the file another helper left, or ``build()`` and left for them.
+    Where no file can be written (a full disk, say) it builds and shares nothing."""
     folder = _folder(url)
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / "lock", "a+b") as lock:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        lock = open(folder / "lock", "a+b")
+    except OSError:
+        return build()
+    with lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
-        for kept in folder.glob(f"{as_of.isoformat()}-*.arrow"):
-            load_id, digest = kept.stem.split("-")[-2:]
-            if int(load_id) >= at_least and _digest(_stamp(url, int(load_id))) == digest:
-                return kept.read_bytes()
+        kept = _kept(url, folder, as_of, at_least)
+        if kept is not None:
+            return kept
         newest = _stamp(url, None)  # before the build: the rows are at least as new
         data = build()
         if newest is not None:
-            _keep(folder, f"{as_of.isoformat()}-{newest[0]}-{_digest(newest)}.arrow", data)
+            with contextlib.suppress(OSError):
+                _keep(folder, f"{as_of.isoformat()}-{newest[0]}-{_digest(newest)}.arrow", data)
     return data
 
 
@@ -61,6 +67,17 @@ def forget(url: str) -> None:
     shutil.rmtree(_folder(url), ignore_errors=True)
 
 
+def _kept(url: str, folder: Path, as_of: date, at_least: int) -> bytes | None:
+    """The build kept in ``folder`` for ``as_of``, if it includes load ``at_least`` and
+    was made from this database."""
+    for kept in folder.glob(f"{as_of.isoformat()}-*.arrow"):
+        load_id, digest = kept.stem.split("-")[-2:]
+        if int(load_id) >= at_least and _digest(_stamp(url, int(load_id))) == digest:
+            with contextlib.suppress(FileNotFoundError):  # removed by a worker that stopped
+                return kept.read_bytes()
+    return None
+
+
 def _folder(url: str) -> Path:
     name = hashlib.sha256(url.encode()).hexdigest()[:16]
     return Path(tempfile.gettempdir()) / f"clearline-builds-{os.getuid()}" / name
@@ -69,8 +86,12 @@ def _folder(url: str) -> Path:
 def _keep(folder: Path, name: str, data: bytes) -> None:
     """Write ``name`` whole (a reader never sees half a file) and drop the older ones."""
     part = folder / f"{name}.{os.getpid()}.part"
-    part.write_bytes(data)
-    os.replace(part, folder / name)
+    try:
+        part.write_bytes(data)
+        os.replace(part, folder / name)
+    except OSError:
+        part.unlink(missing_ok=True)
+        raise
     for old in folder.glob("*.arrow"):
         if old.name != name:
             old.unlink(missing_ok=True)
