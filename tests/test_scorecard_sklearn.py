@@ -62,3 +62,14 @@ def test_cross_val_score_with_roc_auc_works_on_a_mixed_frame() -> None:
 def test_init_only_stores_its_arguments(param: str) -> None:
     value = {"max_bins": 7, "min_bin_share": 0.1, "C": 2.0, "pdo": 40.0}[param]
     assert Scorecard(**{param: value}).get_params()[param] == value
+
+
+@pytest.mark.parametrize("dtype", ["string[python]", "string[pyarrow]", "category"])
+def test_a_string_column_scores_alike_whatever_its_pandas_dtype(dtype: str) -> None:
+    X, y = _mixed()
+    X.loc[X.index[::17], "grade"] = None
+    base = Scorecard(bagging=1).fit(X.astype({"grade": object}), y)
+    typed = X.astype({"grade": dtype})
+    model = Scorecard(bagging=1).fit(typed, y)
+    assert model.points_table().equals(base.points_table())
+    np.testing.assert_array_equal(model.score_points(typed), base.score_points(X))

