@@ -88,7 +88,8 @@ def fit_rows(
     if rows is not None:
         y = y[rows]
         w = None if w is None else w[rows]
-    woe = np.empty((len(y), len(columns)))
+    # Column-major: each feature's WoE is written, read and copied as one run of memory.
+    woe = np.empty((len(y), len(columns)), order="F")
     # Stepwise and L1 choose on out-of-fold WoE (see crossfit.py); "iv" needs none.
     oof = np.empty_like(woe) if sc.selection != "iv" else None
     folds = fold_ids(y, 0 if sc.random_state is None else int(sc.random_state))

@@ -104,13 +104,26 @@ def select_features(
 
 
 def _corr(X: np.ndarray, w: np.ndarray | None) -> np.ndarray:
-    """(p, p) correlations of the columns of ``X``, rows weighted by ``w``."""
-    if w is None:
-        return np.corrcoef(X, rowvar=False).reshape(X.shape[1], X.shape[1])
-    cov = np.atleast_2d(np.cov(X, rowvar=False, aweights=w))
-    sd = np.sqrt(np.diag(cov))
+    """(p, p) correlations of the columns of ``X``, rows weighted by ``w``; NaN for a
+    constant column.
+
+    The centred matrix's product with itself, summed over parts of ``_ROWS_PER_PART``
+    rows: on 800,000 rows x 30 columns about 0.05 s against 0.6 s for ``np.corrcoef``,
+    whose centred copy of the whole matrix costs most of its time in the page faults of
+    fresh memory (the same figures to 1e-15; ad hoc)."""
+    mean = np.average(X, axis=0, weights=w)
+    gram = np.zeros((X.shape[1], X.shape[1]))
+    for start in range(0, X.shape[0], _ROWS_PER_PART):
+        part = X[start : start + _ROWS_PER_PART] - mean
+        weighted = part if w is None else part * w[start : start + _ROWS_PER_PART, None]
+        gram += weighted.T @ part
+    sd = np.sqrt(np.diag(gram))
     with np.errstate(divide="ignore", invalid="ignore"):
-        return cov / np.outer(sd, sd)
+        return np.clip(gram / np.outer(sd, sd), -1.0, 1.0)
+
+
+#: Rows per part of :func:`_corr`'s sums: a part's copy stays in memory already mapped.
+_ROWS_PER_PART = 1 << 16
 
 
 def _lr(C: float, random_state: int | None, **kw: object) -> LogisticRegression:
