@@ -119,7 +119,7 @@ def _newest_load(url: str) -> int:
     engine = db.make_engine(url)
     try:
         with engine.begin() as conn:
-            return int(conn.execute(sa.select(sa.func.max(loads.c.id))).scalar_one())
+            return feature_snapshot.data_version(conn)
     finally:
         engine.dispose()
 
